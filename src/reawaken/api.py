@@ -1,0 +1,120 @@
+"""Use cases shared by the CLI and any UI: each takes validated inputs, runs the core, writes outputs.
+
+Nothing here does numerics itself; it wires scenarios, experiments, I/O and the report together.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .experiments import Episode, mouse_panel, run_scenarios
+from .experiments.targets import evaluate_targets, run_target_scenarios
+from .io import OutputDir, build_manifest, write_json, write_table
+from .model.library.hosts import profile
+from .scenarios import Scenario
+from .solvers import Status
+from .tables import TRAJECTORIES
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a use case produced: its episodes, read-outs, manifest and the files written."""
+
+    episodes: tuple[Episode, ...]
+    readouts: dict[str, Any]
+    manifest: dict[str, Any]
+    out_dir: Path | None
+    files: tuple[str, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _trajectory_columns(episodes: Sequence[Episode]) -> dict[str, np.ndarray]:
+    n_t, n_sp = episodes[0].values.shape
+    values = np.stack([ep.values for ep in episodes])
+    return {
+        "subject": np.repeat(np.arange(len(episodes), dtype=np.int64), n_t * n_sp),
+        "time_days": np.tile(np.repeat(episodes[0].time, n_sp), len(episodes)),
+        "species": np.tile(np.asarray(episodes[0].species, dtype=object), len(episodes) * n_t),
+        "value": values.reshape(-1),
+    }
+
+
+def _status_counts(episodes: Sequence[Episode]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for ep in episodes:
+        name = Status(ep.status).name
+        counts[name] = counts.get(name, 0) + 1
+    return counts
+
+
+def simulate_scenario(scenario: Scenario, *, days: float = 270.0, out_dir: Path | None = None) -> RunResult:
+    """Simulate one scenario; with ``out_dir``, write trajectories.parquet, readouts.json, figure.png and
+    manifest.json there (atomically: all or nothing)."""
+    started = time.perf_counter()
+    (episode,) = run_scenarios([scenario], days=days)
+    readouts = {"scenario": scenario.label, "host": scenario.host, "virus": scenario.virus,
+                "status": Status(episode.status).name, **episode.readouts}
+    settings = {"host": scenario.host, "virus": scenario.virus, "days": days,
+                "infection_days": list(scenario.effective_infection_days),
+                "interventions": [repr(i) for i in scenario.interventions],
+                "overrides": dict(scenario.overrides)}
+    manifest = build_manifest(command="simulate", settings=settings, specs=[(scenario.label, episode.spec)],
+                              status=_status_counts([episode]))
+    files: tuple[str, ...] = ()
+    if out_dir is not None:
+        from .report.figures import episode_figure
+
+        with OutputDir(out_dir) as stage:
+            write_table(stage.path / "trajectories.parquet", _trajectory_columns([episode]), TRAJECTORIES,
+                        {"scenario": scenario.label, "model_hash": manifest["scenarios"][scenario.label]["model_hash"]})
+            write_json(stage.path / "readouts.json", readouts)
+            episode_figure([episode], stage.path / "figure.png", title=scenario.label)
+            manifest["files"] = stage.checksums()
+            manifest["elapsed_s"] = round(time.perf_counter() - started, 3)
+            write_json(stage.path / "manifest.json", manifest)
+        files = tuple(stage.files)
+    return RunResult((episode,), readouts, manifest, out_dir, files)
+
+
+def parameter_table(host: str, virus: str) -> list[dict[str, Any]]:
+    """Every parameter of ``host``/``virus`` with value, unit, prior range and source."""
+    spec = profile(host, virus).spec()
+    return [{"name": p.name, "value": p.value, "unit": p.unit, "prior": p.prior, "source": p.source, "doc": p.doc}
+            for p in spec.parameters]
+
+
+def run_demo(out_dir: Path, *, days: float = 270.0) -> RunResult:
+    """The main job: the mouse panel of Chia et al. 2025, the calibration targets, and a human episode,
+    written as a self-contained HTML report with figures (plus JSON, Parquet and a manifest)."""
+    from .report.html import render_demo_report
+
+    started = time.perf_counter()
+    panel = run_scenarios(list(mouse_panel()), days=days)
+    human = run_scenarios([Scenario("human", "influenza", name="human influenza"),
+                           Scenario("human", "sars-cov-2", name="human SARS-CoV-2"),
+                           Scenario("human", "none", name="human, no infection")], days=days)
+    target_eps = run_target_scenarios(days=max(days, 270.0))
+    targets = evaluate_targets(target_eps)
+    readouts = {ep.scenario.label: ep.readouts for ep in [*panel, *human]}
+    episodes = (*panel, *human)
+    manifest = build_manifest(command="demo", settings={"days": days},
+                              specs=[(ep.scenario.label, ep.spec) for ep in episodes],
+                              status=_status_counts(episodes))
+    with OutputDir(out_dir) as stage:
+        write_table(stage.path / "trajectories.parquet", _trajectory_columns(panel), TRAJECTORIES,
+                    {"scenarios": "; ".join(f"{i}={ep.scenario.label}" for i, ep in enumerate(panel))})
+        write_json(stage.path / "readouts.json", readouts)
+        write_json(stage.path / "targets.json", targets)
+        render_demo_report(stage.path / "report.html", panel=panel, human=human, targets=targets, manifest=manifest)
+        manifest["files"] = stage.checksums()
+        manifest["elapsed_s"] = round(time.perf_counter() - started, 3)
+        write_json(stage.path / "manifest.json", manifest)
+    n_ok = sum(1 for t in targets if t["ok"])
+    return RunResult(episodes, readouts, manifest, out_dir, tuple(stage.files),
+                     {"targets_passed": n_ok, "targets_total": len(targets), "targets": targets})

@@ -1,0 +1,145 @@
+"""The ``reawaken`` command: parsing, calling :mod:`reawaken.api`, printing. No numerics here.
+
+Every error a user can cause ends in one line on stderr that says what is wrong and how to fix it, and
+exit code 2; nothing is written in that case.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from .. import __version__
+from ..errors import ReawakenError
+
+EXIT_USAGE = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2 (argparse prints the whole usage otherwise)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _days_list(text: str) -> tuple[float, ...]:
+    try:
+        days = tuple(float(x) for x in text.split(",") if x.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of days, e.g. 0,60") from None
+    if not days or any(not math.isfinite(d) or d < 0 for d in days):
+        raise argparse.ArgumentTypeError(f"{text!r}: infection days must be numbers >= 0, e.g. 0,60")
+    return days
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number of days")
+    return value
+
+
+def _assignment(text: str) -> tuple[str, float]:
+    name, eq, value = text.partition("=")
+    if not eq or not name.strip():
+        raise argparse.ArgumentTypeError(f"--set {text!r}: write PARAM=VALUE, e.g. --set k_wake=0.5")
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--set {text!r}: {value!r} is not a number") from None
+    return name.strip(), number
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from ..model.library.hosts import HOSTS, VIRUSES
+    from ..scenarios import REGISTRY
+
+    p = _Parser(prog="reawaken", description="Respiratory infections, IL-6 and dormant lung DCCs.")
+    p.add_argument("--version", action="version", version=f"reawaken {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    d = sub.add_parser("demo", help="run the mouse panel and calibration targets; write an HTML report")
+    d.add_argument("--out", type=Path, default=Path("reawaken-demo"), help="output directory (default: reawaken-demo)")
+    d.add_argument("--days", type=_positive, default=270.0, help="horizon in days (default 270 = 9 months)")
+    d.add_argument("--json", action="store_true", help="print a JSON summary instead of text")
+
+    s = sub.add_parser("simulate", help="simulate one host/virus/intervention scenario")
+    s.add_argument("--host", choices=HOSTS, default="mouse")
+    s.add_argument("--virus", choices=VIRUSES, default="influenza")
+    s.add_argument("--intervention", action="append", default=[], metavar="NAME[:key=value,...]",
+                   help=f"repeatable; NAME one of: {', '.join(REGISTRY)}")
+    s.add_argument("--infection-days", type=_days_list, default=(0.0,), metavar="D1,D2,...",
+                   help="days of infection (default 0)")
+    s.add_argument("--set", action="append", type=_assignment, default=[], metavar="PARAM=VALUE",
+                   help="override a parameter (see `reawaken params`)")
+    s.add_argument("--days", type=_positive, default=270.0)
+    s.add_argument("--out", type=Path, required=True, help="output directory")
+    s.add_argument("--json", action="store_true", help="print the read-outs as one JSON object")
+
+    q = sub.add_parser("params", help="list parameters with units, priors and sources")
+    q.add_argument("--host", choices=HOSTS, default="mouse")
+    q.add_argument("--virus", choices=VIRUSES, default="influenza")
+    q.add_argument("--json", action="store_true")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return _dispatch(args)
+    except ReawakenError as exc:
+        print(f"reawaken: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    from .. import api
+    from ..io.outputs import to_json
+
+    if args.command == "simulate":
+        from ..scenarios import Scenario, parse_intervention
+
+        scenario = Scenario(
+            host=args.host, virus=args.virus, infection_days=args.infection_days,
+            interventions=tuple(parse_intervention(t) for t in args.intervention),
+            overrides=dict(args.set),
+        )
+        scenario.apply()  # validate overrides before anything is written
+        result = api.simulate_scenario(scenario, days=args.days, out_dir=args.out)
+        if args.json:
+            print(to_json(result.readouts, indent=None))
+        else:
+            r = result.readouts
+            folds = ", ".join(f"{d} d: {v:.3g}x" for d, v in r["dcc_fold"].items())
+            print(f"{scenario.label}: DCC fold {folds}; IL-6 peak {r['il6_peak_pg_ml']:.3g} pg/mL on day "
+                  f"{r['il6_peak_day']:.2f}; wrote {', '.join(result.files)} to {args.out}")
+        return 0
+    if args.command == "demo":
+        result = api.run_demo(args.out, days=args.days)
+        x = result.extra
+        if args.json:
+            print(to_json({"out": str(args.out), "targets_passed": x["targets_passed"],
+                           "targets_total": x["targets_total"], "elapsed_s": result.manifest.get("elapsed_s"),
+                           "files": list(result.files)}, indent=None))
+        else:
+            print(f"reawaken demo: {x['targets_passed']}/{x['targets_total']} calibration targets met; "
+                  f"report: {args.out / 'report.html'} ({result.manifest.get('elapsed_s')} s)")
+        return 0
+    if args.command == "params":
+        rows = api.parameter_table(args.host, args.virus)
+        if args.json:
+            print(to_json(rows, indent=None))
+        else:
+            for r in rows:
+                print(f"{r['name']:14s} {r['value']:<12.4g} {r['unit']:24s} {r['source']}")
+        return 0
+    raise AssertionError(args.command)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""Atomic outputs: files are staged in a hidden directory and moved into place only when all are written.
+
+A failed or interrupted run leaves the output directory as it was (design: "writes nothing partial").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+
+from ..errors import OutputError
+from ..tables import SCHEMA_VERSION, TableSpec
+
+
+class OutputDir:
+    """Context manager staging files for ``path``; on success they replace any same-named files there.
+
+    >>> with OutputDir("out") as stage:            # doctest: +SKIP
+    ...     write_json(stage.path / "a.json", {"x": 1})
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.target = Path(path)
+        if self.target.exists() and not self.target.is_dir():
+            raise OutputError(f"--out {self.target} exists and is not a directory; choose a directory path")
+        parent = self.target.resolve().parent
+        if not parent.exists():
+            raise OutputError(f"cannot write to {self.target}: parent directory {parent} does not exist")
+        self.path = Path()
+        self.files: list[str] = []
+
+    def __enter__(self) -> OutputDir:
+        parent = self.target.resolve().parent
+        try:
+            self.path = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.staging-", dir=parent))
+        except OSError as exc:
+            raise OutputError(f"cannot write to {parent}: {exc.strerror}") from None
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        try:
+            if exc_type is None:
+                self.target.mkdir(exist_ok=True)
+                for item in sorted(self.path.iterdir()):
+                    os.replace(item, self.target / item.name)
+                    self.files.append(item.name)
+        finally:
+            shutil.rmtree(self.path, ignore_errors=True)
+
+    def checksums(self) -> dict[str, str]:
+        return {p.name: _sha256(p) for p in sorted(self.path.iterdir()) if p.is_file()}
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _jsonable(obj: Any) -> Any:
+    if isinstance(obj, Mapping):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None if np.isnan(obj) else ("inf" if obj > 0 else "-inf")
+    return obj
+
+
+def to_json(obj: Any, indent: int | None = 2) -> str:
+    """JSON text of ``obj`` with NumPy values converted and non-finite floats made explicit."""
+    return json.dumps(_jsonable(obj), indent=indent, allow_nan=False)
+
+
+def write_json(path: Path, obj: Any) -> None:
+    path.write_text(to_json(obj) + "\n")
+
+
+def write_table(path: Path, columns: Mapping[str, np.ndarray], spec: TableSpec, metadata: Mapping[str, str]) -> None:
+    """Write ``columns`` as Parquet, checked against ``spec`` (names, order) with the schema version."""
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError as exc:  # pragma: no cover - pyarrow is a core dependency
+        raise ImportError("writing Parquet needs pyarrow: pip install reawaken (it is a core dependency)") from exc
+    if tuple(columns) != spec.names:
+        raise ValueError(f"table {spec.name}: columns {tuple(columns)} do not match the spec {spec.names}")
+    arrow_types = {"float64": pa.float64(), "int64": pa.int64(), "string": pa.string()}
+    fields = [pa.field(c.name, arrow_types[c.dtype], metadata={"unit": c.unit, "doc": c.doc}) for c in spec.columns]
+    meta = {"schema_version": SCHEMA_VERSION, "table": spec.name, **metadata}
+    schema = pa.schema(fields, metadata={k: str(v) for k, v in meta.items()})
+    arrays = [pa.array(np.asarray(columns[c.name]).tolist() if c.dtype == "string" else columns[c.name],
+                       type=arrow_types[c.dtype]) for c in spec.columns]
+    pq.write_table(pa.Table.from_arrays(arrays, schema=schema), path, compression="zstd")
+
+
+def read_table(path: Path) -> dict[str, np.ndarray]:
+    """Read a Parquet table written by :func:`write_table` back to NumPy columns."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path)
+    return {name: table.column(name).to_numpy(zero_copy_only=False) for name in table.column_names}

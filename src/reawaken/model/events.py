@@ -1,0 +1,67 @@
+"""Event schedules: state jumps and parameter switches at given times (data only)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ..errors import SpecError
+
+
+@dataclass(frozen=True, slots=True)
+class StateJump:
+    """At ``time`` add ``amount`` to ``species`` (an inoculum, an antibody dose)."""
+
+    time: float
+    species: str
+    amount: float
+    label: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StateScale:
+    """At ``time`` multiply ``species`` by ``factor`` (a drifted strain keeps only part of prior immunity)."""
+
+    time: float
+    species: str
+    factor: float
+    label: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ParameterSwitch:
+    """From ``time`` on, ``parameter`` takes ``value`` (a depletion switched on, an antiviral started)."""
+
+    time: float
+    parameter: str
+    value: float
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class EventSchedule:
+    """Time-ordered events. At one time: switches apply first, then scales, then jumps."""
+
+    jumps: tuple[StateJump, ...] = ()
+    switches: tuple[ParameterSwitch, ...] = ()
+    scales: tuple[StateScale, ...] = ()
+
+    def __post_init__(self) -> None:
+        for e in (*self.jumps, *self.switches, *self.scales):
+            if isinstance(e, StateScale) and not (math.isfinite(e.factor) and e.factor >= 0):
+                raise SpecError(f"event {e.label or e}: a scale factor must be finite and >= 0, got {e.factor!r}")
+            if not math.isfinite(e.time) or e.time < 0:
+                raise SpecError(f"event {e.label or e} at time {e.time!r}: times must be finite and >= 0")
+        object.__setattr__(self, "jumps", tuple(sorted(self.jumps, key=lambda e: e.time)))
+        object.__setattr__(self, "switches", tuple(sorted(self.switches, key=lambda e: e.time)))
+        object.__setattr__(self, "scales", tuple(sorted(self.scales, key=lambda e: e.time)))
+
+    @property
+    def times(self) -> tuple[float, ...]:
+        return tuple(sorted({e.time for e in (*self.jumps, *self.switches, *self.scales)}))
+
+    def __add__(self, other: EventSchedule) -> EventSchedule:
+        return EventSchedule(self.jumps + other.jumps, self.switches + other.switches, self.scales + other.scales)
+
+    def is_empty(self) -> bool:
+        return not (self.jumps or self.switches or self.scales)

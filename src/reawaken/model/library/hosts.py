@@ -1,0 +1,134 @@
+"""Host and virus parameter sets, each value with its source.
+
+A :class:`Profile` is a host/virus pair: the parameter values and initial states that replace the mouse
+PR8 defaults of :mod:`il6_dormancy`, the inoculum that an infection adds, and the detection limit used to
+call a virus cleared. ``virus="none"`` is the uninfected (PBS) control: it uses the host's influenza
+parameters but no infection is ever scheduled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from ...errors import ScenarioError
+from ..spec import ModelSpec
+from .il6_dormancy import ASSUME, BACCAM, il6_dormancy_spec
+
+HOSTS = ("mouse", "human")
+VIRUSES = ("influenza", "sars-cov-2", "none")
+
+GONCALVES = "Goncalves et al. 2021 PLoS Comput Biol 17:e1008785 (within-host R0 ~6, infected-cell t1/2 ~9 h)"
+BACCAM_V = BACCAM + "; beta, p, c, delta as carried by re-implementations citing Table 1 (verify)"
+HAYDEN = "calibrated: nasal IL-6 peaks day 2 with shedding (Hayden et al. 1998 JCI; Carrat et al. 2008 AJE)"
+
+
+@dataclass(frozen=True)
+class Value:
+    value: float
+    source: str
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Everything that makes ``host``/``virus`` differ from the model's defaults."""
+
+    host: str
+    virus: str
+    strain: str
+    inoculum: float  # virus added at each infection, TCID50/mL (or equivalent)
+    detection_limit: float  # TCID50/mL below which virus is called cleared
+    parameters: Mapping[str, Value] = field(default_factory=dict)
+    initial: Mapping[str, Value] = field(default_factory=dict)
+    doc: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "parameters", MappingProxyType(dict(self.parameters)))
+        object.__setattr__(self, "initial", MappingProxyType(dict(self.initial)))
+
+    def spec(self) -> ModelSpec:
+        """The model with this profile's values (sources recorded on each replaced parameter)."""
+        spec = il6_dormancy_spec()
+        for name, v in self.parameters.items():
+            spec = spec.with_values({name: v.value}, source=v.source)
+        return spec.with_initial({k: v.value for k, v in self.initial.items()})
+
+
+_HUMAN = {
+    "T0": Value(4e8, BACCAM + ": upper-airway epithelial target cells"),
+    "N0": Value(1e6, ASSUME + "airway neutrophils at rest, order of magnitude"),
+    "rho_N": Value(2e7, HAYDEN),
+    "K_N": Value(1e6, HAYDEN),
+    "E0": Value(1e5, ASSUME + "airway CD8 pool at rest"),
+    "K_E": Value(1e7, ASSUME + "scaled with the 40-fold larger target pool"),
+    "K_EA": Value(1e6, ASSUME + "scaled with the 40-fold larger target pool"),
+    "dcc_capacity": Value(1e10, ASSUME + "a lung holds ~1e10 tumour cells before it fails"),
+    "il6_base": Value(2.0, "normal serum/nasal IL-6 < 7 pg/mL (science.md 3.4)"),
+}
+_HUMAN_INITIAL = {
+    "target": Value(4e8, BACCAM),
+    "neutrophils": Value(1e6, ASSUME + "= N0"),
+    "cd8": Value(1e5, ASSUME + "= E0"),
+    "il6": Value(2.0, "= il6_base"),
+    "dormant": Value(10.0, ASSUME + "a survivor's lung holds a handful of dormant DCCs (Willis et al. 2010: "
+                     "1-6 growth-restricted micrometastases; Braun et al. 2005: DTCs in 30.6%)"),
+}
+
+PROFILES: dict[tuple[str, str], Profile] = {
+    ("mouse", "influenza"): Profile(
+        "mouse", "influenza", "A/Puerto Rico/8/34 (H1N1), sublethal, intranasal", 10.0, 10.0,
+        doc="Defaults of the model; Myers et al. 2021 virus/CD8 kinetics; Chia et al. 2025 design.",
+    ),
+    ("mouse", "sars-cov-2"): Profile(
+        "mouse", "sars-cov-2", "SARS-CoV-2 MA10 (mouse-adapted)", 10.0, 10.0,
+        parameters={
+            "delta_I": Value(1.85, GONCALVES),
+            "beta": Value(4e-5, ASSUME + "MA10 infects mouse lung less efficiently than PR8; peak day 2 "
+                          "(Leist et al. 2020 Cell)"),
+            "p_il6_I": Value(2e-3, ASSUME + "MA10 drives a strong Th1/IL-6 response (Leist et al. 2020)"),
+        },
+        doc="MA10 dose and kinetics in the Chia et al. experiments were not retrieved; values are stated priors.",
+    ),
+    ("human", "influenza"): Profile(
+        "human", "influenza", "seasonal influenza A (challenge-study kinetics)", 1e2, 1.0,
+        parameters={
+            **_HUMAN,
+            "beta": Value(2.7e-5, BACCAM_V),
+            "p_V": Value(1.2e-2, BACCAM_V),
+            "c_V": Value(3.0, BACCAM_V),
+            "delta_I": Value(4.0, BACCAM_V),
+            "p_il6_I": Value(1e-5, HAYDEN),
+            "p_il6_N": Value(1e-4, HAYDEN),
+        },
+        initial=_HUMAN_INITIAL,
+        doc="Baccam et al. 2006 target-cell-limited kinetics (V0 = 9.3e-2 TCID50/mL); IL-6 peak day 2.",
+    ),
+    ("human", "sars-cov-2"): Profile(
+        "human", "sars-cov-2", "SARS-CoV-2 (ancestral/Delta-like kinetics)", 1e2, 1.0,
+        parameters={
+            **_HUMAN,
+            "beta": Value(1e-7, ASSUME + "scale choice; with p_V gives within-host R0 = 6 (Goncalves 2021)"),
+            "p_V": Value(2.8, GONCALVES + "; R0 = beta p T0 / (c delta) = 6"),
+            "c_V": Value(10.0, GONCALVES),
+            "delta_I": Value(1.85, GONCALVES),
+            "p_il6_I": Value(1e-5, ASSUME + "as influenza; severe COVID-19 adds +20-40 pg/mL serum IL-6"),
+            "p_il6_N": Value(1e-4, ASSUME + "as influenza"),
+        },
+        initial=_HUMAN_INITIAL,
+        doc="Clearance ~10-16 d (Neant et al. 2021 PNAS); within-host R0 ~6 and infected-cell t1/2 ~9 h.",
+    ),
+}
+
+
+def profile(host: str, virus: str) -> Profile:
+    """The profile of ``host``/``virus``; ``virus="none"`` gives the host's uninfected control."""
+    if host not in HOSTS:
+        raise ScenarioError(f"unknown host {host!r}; choose one of: {', '.join(HOSTS)}")
+    if virus not in VIRUSES:
+        raise ScenarioError(f"unknown virus {virus!r}; choose one of: {', '.join(VIRUSES)}")
+    base = PROFILES[(host, "influenza" if virus == "none" else virus)]
+    if virus == "none":
+        return Profile(host, "none", "uninfected control (PBS)", 0.0, base.detection_limit, base.parameters,
+                       base.initial, "No infection is scheduled.")
+    return base
