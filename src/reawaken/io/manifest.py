@@ -10,8 +10,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from ..model.spec import ModelSpec
 from ..model.serialize import spec_hash
+from ..model.spec import ModelSpec
 from ..tables import SCHEMA_VERSION
 
 

@@ -72,7 +72,9 @@ class BatchDopri5:
         counter = {"rhs_evals": 0.0, "steps": 0.0, "rejected": 0.0}
 
         def segment(y, p, active, t_start, t_end, t_out):  # noqa: ANN001, ANN202
-            return self._segment(model, y, p, active, t_start, t_end, t_out, counter)
+            # Overflow or 0/0 in one row must not abort the batch: non-finite rows are detected and flagged.
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                return self._segment(model, y, p, active, t_start, t_end, t_out, counter)
 
         values, status = integrate_piecewise(model, y0, params, t_eval, events, segment)
         return values, status, counter
@@ -107,12 +109,10 @@ class BatchDopri5:
             y_new = ys  # stage 7 is evaluated at the 5th-order solution (FSAL)
             err_vec = hi[:, None] * sum(e * k for e, k in zip(_E, ks) if e != 0.0)
             sc = self.atol + self.rtol * np.maximum(np.abs(yi), np.abs(y_new))
-            with np.errstate(over="ignore", invalid="ignore"):
-                err = np.sqrt(np.mean((err_vec / sc) ** 2, axis=1))
+            err = np.sqrt(np.mean((err_vec / sc) ** 2, axis=1))
             finite = np.all(np.isfinite(y_new), axis=1) & np.isfinite(err)
             accept = finite & (err <= 1.0)
-            with np.errstate(divide="ignore"):
-                factor = np.where(err > 0, 0.9 * err ** -0.2, 5.0)
+            factor = np.where(err > 0, 0.9 * err ** -0.2, 5.0)
             factor = np.clip(np.nan_to_num(factor, nan=0.2), 0.2, 5.0)
             factor = np.where(accept, factor, np.minimum(factor, 1.0))
             h_next = hi * factor
