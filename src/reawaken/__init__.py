@@ -1,4 +1,71 @@
-"""reawaken: respiratory viral infections, IL-6 and the awakening of dormant lung DCCs."""
+"""reawaken: respiratory viral infections, IL-6 and the awakening of dormant lung DCCs.
 
-__version__ = "0.1.0"
-__all__ = ["__version__"]
+The public surface, by layer: the model (``ModelSpec``, ``compile_model``, ``il6_dormancy_spec``,
+``profile``), solvers (``simulate``, ``BatchDopri5``, ``ScipyODE``), scenarios (``Scenario`` and the
+intervention records) and experiments (``run_scenarios``, ``mouse_panel``). Use-case functions live in
+:mod:`reawaken.api`.
+"""
+
+from ._version import __version__
+from .errors import (
+    ExpressionError,
+    OutputError,
+    ParameterError,
+    ReawakenError,
+    ScenarioError,
+    SolverFailure,
+    SpecError,
+    StatisticalWarning,
+    UnsupportedFeatureError,
+)
+from .experiments import Episode, mouse_panel, run_scenarios
+from .model import EventSchedule, ModelSpec, compile_model
+from .model.library import il6_dormancy_spec
+from .model.library.hosts import profile
+from .scenarios import (
+    AntiIL6,
+    Antiviral,
+    CD4Depletion,
+    CD8Depletion,
+    IL6Knockout,
+    NeutrophilDepletion,
+    Scenario,
+    Vaccinated,
+    parse_intervention,
+)
+from .solvers import BatchDopri5, ScipyODE, Status, Trajectories, simulate
+
+__all__ = [
+    "AntiIL6",
+    "Antiviral",
+    "BatchDopri5",
+    "CD4Depletion",
+    "CD8Depletion",
+    "Episode",
+    "EventSchedule",
+    "ExpressionError",
+    "IL6Knockout",
+    "ModelSpec",
+    "NeutrophilDepletion",
+    "OutputError",
+    "ParameterError",
+    "ReawakenError",
+    "Scenario",
+    "ScenarioError",
+    "ScipyODE",
+    "SolverFailure",
+    "SpecError",
+    "StatisticalWarning",
+    "Status",
+    "Trajectories",
+    "UnsupportedFeatureError",
+    "Vaccinated",
+    "__version__",
+    "compile_model",
+    "il6_dormancy_spec",
+    "mouse_panel",
+    "parse_intervention",
+    "profile",
+    "run_scenarios",
+    "simulate",
+]

@@ -1,0 +1,42 @@
+"""The public surface is pinned: every name in __all__ exists, and the layers re-export what they promise."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+import reawaken
+
+PACKAGES = ["reawaken", "reawaken.model", "reawaken.solvers", "reawaken.scenarios", "reawaken.experiments",
+            "reawaken.io", "reawaken.report"]
+
+
+@pytest.mark.parametrize("name", PACKAGES)
+def test_every_public_name_resolves(name):
+    module = importlib.import_module(name)
+    missing = [n for n in module.__all__ if not hasattr(module, n)]
+    assert missing == []
+    assert sorted(module.__all__) == sorted(set(module.__all__)), "duplicates in __all__"
+
+
+def test_top_level_surface_is_pinned():
+    assert set(reawaken.__all__) >= {
+        "Scenario", "run_scenarios", "simulate", "BatchDopri5", "ScipyODE", "compile_model", "ModelSpec",
+        "AntiIL6", "IL6Knockout", "CD4Depletion", "CD8Depletion", "NeutrophilDepletion", "Vaccinated",
+        "Antiviral", "ReawakenError", "__version__",
+    }
+
+
+def test_version_matches_metadata():
+    from importlib import metadata
+
+    assert reawaken.__version__ == metadata.version("reawaken")
+
+
+def test_errors_subclass_builtins():
+    assert issubclass(reawaken.SpecError, ValueError)
+    assert issubclass(reawaken.ScenarioError, ValueError)
+    assert issubclass(reawaken.ParameterError, ValueError)
+    assert issubclass(reawaken.SolverFailure, RuntimeError)
+    assert issubclass(reawaken.UnsupportedFeatureError, TypeError)
