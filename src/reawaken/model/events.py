@@ -8,6 +8,16 @@ from dataclasses import dataclass
 from ..errors import SpecError
 
 
+def _coerce(event: object, field: str) -> None:
+    # Integer days (``start_day=1``) must not make integer clocks downstream.
+    for name in ("time", field):
+        value = getattr(event, name)
+        try:
+            object.__setattr__(event, name, float(value))
+        except (TypeError, ValueError):
+            raise SpecError(f"event {name} must be a number, got {value!r}") from None
+
+
 @dataclass(frozen=True, slots=True)
 class StateJump:
     """At ``time`` add ``amount`` to ``species`` (an inoculum, an antibody dose)."""
@@ -16,6 +26,9 @@ class StateJump:
     species: str
     amount: float
     label: str = ""
+
+    def __post_init__(self) -> None:
+        _coerce(self, "amount")
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,6 +40,9 @@ class StateScale:
     factor: float
     label: str = ""
 
+    def __post_init__(self) -> None:
+        _coerce(self, "factor")
+
 
 @dataclass(frozen=True, slots=True)
 class ParameterSwitch:
@@ -36,6 +52,9 @@ class ParameterSwitch:
     parameter: str
     value: float
     label: str = ""
+
+    def __post_init__(self) -> None:
+        _coerce(self, "value")
 
 
 @dataclass(frozen=True)

@@ -98,7 +98,7 @@ class BatchDopri5:
         y = y.copy()
         out = np.full((n, t_out.size, ns), np.nan)
         status = np.zeros(n, dtype=np.int64)
-        t = np.full(n, t_start)
+        t = np.full(n, float(t_start))
         next_out = np.zeros(n, dtype=np.int64)
         steps = np.zeros(n, dtype=np.int64)
         scale0 = np.maximum(np.abs(y), 1.0)
