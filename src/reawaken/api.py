@@ -64,7 +64,8 @@ def simulate_scenario(scenario: Scenario, *, days: float = 270.0, out_dir: Path 
     settings = {"host": scenario.host, "virus": scenario.virus, "days": days,
                 "infection_days": list(scenario.effective_infection_days),
                 "interventions": [repr(i) for i in scenario.interventions],
-                "overrides": dict(scenario.overrides)}
+                "overrides": dict(scenario.overrides), "cross_reactivity": scenario.cross_reactivity,
+                "detection_limit": scenario.profile.detection_limit, "inoculum": scenario.profile.inoculum}
     manifest = build_manifest(command="simulate", settings=settings, specs=[(scenario.label, episode.spec)],
                               status=_status_counts([episode]))
     files: tuple[str, ...] = ()

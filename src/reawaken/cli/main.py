@@ -43,6 +43,16 @@ def _positive(text: str) -> float:
     return value
 
 
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a fraction between 0 and 1")
+    return value
+
+
 def _assignment(text: str) -> tuple[str, float]:
     name, eq, value = text.partition("=")
     if not eq or not name.strip():
@@ -76,6 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="days of infection (default 0)")
     s.add_argument("--set", action="append", type=_assignment, default=[], metavar="PARAM=VALUE",
                    help="override a parameter (see `reawaken params`)")
+    s.add_argument("--cross-reactivity", type=_fraction, default=0.01, metavar="F",
+                   help="share of neutralising titre acting on each later infection's strain (default 0.01)")
     s.add_argument("--days", type=_positive, default=270.0)
     s.add_argument("--out", type=Path, required=True, help="output directory")
     s.add_argument("--json", action="store_true", help="print the read-outs as one JSON object")
@@ -95,6 +107,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ReawakenError as exc:
         print(f"reawaken: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:  # `reawaken params | head`: the reader left; not an error
+        sys.stderr.close()
+        return 0
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -107,7 +122,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         scenario = Scenario(
             host=args.host, virus=args.virus, infection_days=args.infection_days,
             interventions=tuple(parse_intervention(t) for t in args.intervention),
-            overrides=dict(args.set),
+            overrides=dict(args.set), cross_reactivity=args.cross_reactivity,
         )
         scenario.apply()  # validate overrides before anything is written
         result = api.simulate_scenario(scenario, days=args.days, out_dir=args.out)

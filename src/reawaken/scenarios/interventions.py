@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 
 from ..errors import ScenarioError
 from ..model.events import EventSchedule, ParameterSwitch, StateJump
+from ..model.spec import ModelSpec
 
 
 def _check(cond: bool, msg: str) -> None:
@@ -39,14 +40,18 @@ class IL6Knockout:
 
     key = "il6-ko"
 
-    def effect(self, infection_days: tuple[float, ...], volume_ml_per_kg: float) -> Effect:
+    def effect(self, infection_days: tuple[float, ...], spec: ModelSpec) -> Effect:
         return Effect(parameters=(("il6_ko", 1.0),), initial=(("il6", 0.0),))
 
 
 @dataclass(frozen=True)
 class AntiIL6:
     """Anti-IL-6R antibody (tocilizumab-like): ``dose_mg_per_kg`` IV on ``day`` (and every ``interval`` days
-    ``n_doses`` times). Default 8 mg/kg once, the COVID-19 label dose (science.md 3.5)."""
+    ``n_doses`` times). Default 8 mg/kg once, the COVID-19 label dose (science.md 3.5).
+
+    Tocilizumab does not bind mouse IL-6R; in mice the same record stands for a surrogate (e.g. MR16-1)
+    whose PK is assumed tocilizumab-like. The plasma concentration is taken as the concentration at the
+    lung receptor (no tissue distribution step)."""
 
     dose_mg_per_kg: float = 8.0
     day: float = 1.0
@@ -62,8 +67,8 @@ class AntiIL6:
         _check(isinstance(self.n_doses, int) and self.n_doses >= 1, f"n_doses must be an int >= 1, got {self.n_doses!r}")
         _check(self.interval_days > 0, f"interval_days must be > 0, got {self.interval_days!r}")
 
-    def effect(self, infection_days: tuple[float, ...], volume_ml_per_kg: float) -> Effect:
-        conc = self.dose_mg_per_kg * 1000.0 / volume_ml_per_kg  # ug/mL right after an IV bolus
+    def effect(self, infection_days: tuple[float, ...], spec: ModelSpec) -> Effect:
+        conc = self.dose_mg_per_kg * 1000.0 / spec.parameter("V_ab").value  # ug/mL right after an IV bolus
         jumps = tuple(
             StateJump(self.day + i * self.interval_days, "antibody", conc, f"anti-IL-6R {self.dose_mg_per_kg} mg/kg")
             for i in range(self.n_doses)
@@ -83,7 +88,7 @@ class _Depletion:
         _day(f"{self.key} end", self.end_day, allow_inf=True)
         _check(self.end_day > self.start_day, f"{self.key}: end ({self.end_day}) must come after start ({self.start_day})")
 
-    def effect(self, infection_days: tuple[float, ...], volume_ml_per_kg: float) -> Effect:
+    def effect(self, infection_days: tuple[float, ...], spec: ModelSpec) -> Effect:
         sw = [ParameterSwitch(self.start_day, self.switch, 1.0, self.key)]
         if math.isfinite(self.end_day):
             sw.append(ParameterSwitch(self.end_day, self.switch, 0.0, self.key))
@@ -131,8 +136,10 @@ class Vaccinated:
     def __post_init__(self) -> None:
         _check(math.isfinite(self.titre) and self.titre >= 0, f"vaccinated titre must be >= 0, got {self.titre!r}")
 
-    def effect(self, infection_days: tuple[float, ...], volume_ml_per_kg: float) -> Effect:
-        return Effect(parameters=(("vaccinated", 1.0),), initial=(("nab", self.titre),))
+    def effect(self, infection_days: tuple[float, ...], spec: ModelSpec) -> Effect:
+        # Start at the vaccinated resting state: the memory CD8 pool is already there on day 0.
+        memory = spec.parameter("E0").value * spec.parameter("vacc_memory").value
+        return Effect(parameters=(("vaccinated", 1.0),), initial=(("nab", self.titre), ("cd8", memory)))
 
 
 @dataclass(frozen=True)
@@ -150,7 +157,7 @@ class Antiviral:
         _day("antiviral start", self.start_day)
         _check(self.duration_days > 0, f"antiviral duration must be > 0 days, got {self.duration_days!r}")
 
-    def effect(self, infection_days: tuple[float, ...], volume_ml_per_kg: float) -> Effect:
+    def effect(self, infection_days: tuple[float, ...], spec: ModelSpec) -> Effect:
         sw = []
         for d in infection_days:
             sw.append(ParameterSwitch(d + self.start_day, "antiviral_on", 1.0, "antiviral start"))

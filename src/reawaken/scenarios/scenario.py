@@ -78,11 +78,10 @@ class Scenario:
             jumps=tuple(StateJump(d, "virus", prof.inoculum, f"{prof.strain} infection") for d in days),
             scales=tuple(StateScale(d, "nab", self.cross_reactivity, "drifted strain") for d in days[1:]),
         )
-        volume = spec.parameter("V_ab").value
         params: dict[str, float] = {}
         initial: dict[str, float] = {}
         for item in self.interventions:
-            eff = item.effect(days, volume)
+            eff = item.effect(days, spec)
             params.update(eff.parameters)
             initial.update(eff.initial)
             schedule = schedule + eff.events

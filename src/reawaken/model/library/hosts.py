@@ -9,7 +9,7 @@ parameters but no infection is ever scheduled.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from ...errors import ScenarioError
@@ -20,14 +20,18 @@ HOSTS = ("mouse", "human")
 VIRUSES = ("influenza", "sars-cov-2", "none")
 
 GONCALVES = "Goncalves et al. 2021 PLoS Comput Biol 17:e1008785 (within-host R0 ~6, infected-cell t1/2 ~9 h)"
-BACCAM_V = BACCAM + "; beta, p, c, delta as carried by re-implementations citing Table 1 (verify)"
+BACCAM_V = ("Baccam et al. 2006 J Virol 80:7590, human A/HK/123/77 challenge; beta, p, c, delta as carried by "
+            "re-implementations citing its Table 1 (verify; gives R0 ~11 vs the abstract's ~22)")
 HAYDEN = "calibrated: nasal IL-6 peaks day 2 with shedding (Hayden et al. 1998 JCI; Carrat et al. 2008 AJE)"
 
 
 @dataclass(frozen=True)
 class Value:
+    """A profile's value for one parameter, with its source and (where it differs) its prior range."""
+
     value: float
     source: str
+    prior: tuple[float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -48,23 +52,30 @@ class Profile:
         object.__setattr__(self, "initial", MappingProxyType(dict(self.initial)))
 
     def spec(self) -> ModelSpec:
-        """The model with this profile's values (sources recorded on each replaced parameter)."""
-        spec = il6_dormancy_spec()
-        for name, v in self.parameters.items():
-            spec = spec.with_values({name: v.value}, source=v.source)
-        return spec.with_initial({k: v.value for k, v in self.initial.items()})
+        """The model with this profile's values, sources and priors (validated as any spec)."""
+        base = il6_dormancy_spec()
+        unknown = set(self.parameters) - set(base.parameter_names)
+        if unknown:
+            raise ScenarioError(f"profile {self.host}/{self.virus} sets unknown parameters {sorted(unknown)}")
+        params = tuple(
+            replace(p, value=float(v.value), source=v.source, prior=v.prior if v.prior is not None else p.prior)
+            if (v := self.parameters.get(p.name)) is not None else p
+            for p in base.parameters
+        )
+        return replace(base, parameters=params).with_initial({k: v.value for k, v in self.initial.items()})
 
 
 _HUMAN = {
-    "T0": Value(4e8, BACCAM + ": upper-airway epithelial target cells"),
-    "N0": Value(1e6, ASSUME + "airway neutrophils at rest, order of magnitude"),
-    "rho_N": Value(2e7, HAYDEN),
-    "K_N": Value(1e6, HAYDEN),
-    "E0": Value(1e5, ASSUME + "airway CD8 pool at rest"),
-    "K_E": Value(1e7, ASSUME + "scaled with the 40-fold larger target pool"),
-    "K_EA": Value(1e6, ASSUME + "scaled with the 40-fold larger target pool"),
-    "dcc_capacity": Value(1e10, ASSUME + "a lung holds ~1e10 tumour cells before it fails"),
-    "il6_base": Value(2.0, "normal serum/nasal IL-6 < 7 pg/mL (science.md 3.4)"),
+    "T0": Value(4e8, "Baccam et al. 2006 (value used by re-implementations): upper-airway epithelial target cells",
+                (1e8, 1e9)),
+    "N0": Value(1e6, ASSUME + "airway neutrophils at rest, order of magnitude", (3e5, 3e6)),
+    "rho_N": Value(2e7, HAYDEN, (5e6, 1e8)),
+    "K_N": Value(1e6, HAYDEN, (1e5, 1e7)),
+    "E0": Value(1e5, ASSUME + "airway CD8 pool at rest", (1e4, 1e6)),
+    "K_E": Value(1e7, ASSUME + "mouse value scaled 10-fold for the larger human airway", (1e6, 1e8)),
+    "K_EA": Value(1e6, ASSUME + "mouse value scaled 10-fold for the larger human airway", (1e5, 1e7)),
+    "dcc_capacity": Value(1e10, ASSUME + "a lung holds ~1e10 tumour cells before it fails", (1e9, 1e11)),
+    "il6_base": Value(2.0, "normal serum/nasal IL-6 < 7 pg/mL (science.md 3.4)", (1.0, 7.0)),
 }
 _HUMAN_INITIAL = {
     "target": Value(4e8, BACCAM),
@@ -83,7 +94,8 @@ PROFILES: dict[tuple[str, str], Profile] = {
     ("mouse", "sars-cov-2"): Profile(
         "mouse", "sars-cov-2", "SARS-CoV-2 MA10 (mouse-adapted)", 10.0, 10.0,
         parameters={
-            "delta_I": Value(1.85, GONCALVES),
+            "delta_I": Value(1.85, ASSUME + "macaque infected-cell half-life ~9 h applied to mouse MA10 ("
+                             + GONCALVES + ")"),
             "beta": Value(4e-5, ASSUME + "MA10 infects mouse lung less efficiently than PR8; peak day 2 "
                           "(Leist et al. 2020 Cell)"),
             "p_il6_I": Value(2e-3, ASSUME + "MA10 drives a strong Th1/IL-6 response (Leist et al. 2020)"),
@@ -94,26 +106,29 @@ PROFILES: dict[tuple[str, str], Profile] = {
         "human", "influenza", "seasonal influenza A (challenge-study kinetics)", 1e2, 1.0,
         parameters={
             **_HUMAN,
-            "beta": Value(2.7e-5, BACCAM_V),
-            "p_V": Value(1.2e-2, BACCAM_V),
-            "c_V": Value(3.0, BACCAM_V),
-            "delta_I": Value(4.0, BACCAM_V),
-            "p_il6_I": Value(1e-5, HAYDEN),
-            "p_il6_N": Value(1e-4, HAYDEN),
+            "beta": Value(2.7e-5, BACCAM_V, (1e-5, 1e-4)),
+            "p_V": Value(1.2e-2, BACCAM_V, (3e-3, 5e-2)),
+            "c_V": Value(3.0, BACCAM_V, (1.0, 10.0)),
+            "delta_I": Value(4.0, BACCAM_V, (1.0, 6.0)),
+            "p_il6_I": Value(1e-5, HAYDEN, (1e-6, 1e-4)),
+            "p_il6_N": Value(1e-4, HAYDEN, (1e-5, 1e-3)),
         },
         initial=_HUMAN_INITIAL,
-        doc="Baccam et al. 2006 target-cell-limited kinetics (V0 = 9.3e-2 TCID50/mL); IL-6 peak day 2.",
+        doc="Baccam et al. 2006 target-cell-limited kinetics. Inoculum V0 = 100 TCID50/mL (assumption): Baccam's "
+            "fitted V0 = 9.3e-2 puts the peak on day ~4 in this model, while shedding and nasal IL-6 peak on day 2.",
     ),
     ("human", "sars-cov-2"): Profile(
         "human", "sars-cov-2", "SARS-CoV-2 (ancestral/Delta-like kinetics)", 1e2, 1.0,
         parameters={
             **_HUMAN,
-            "beta": Value(1e-7, ASSUME + "scale choice; with p_V gives within-host R0 = 6 (Goncalves 2021)"),
-            "p_V": Value(2.8, GONCALVES + "; R0 = beta p T0 / (c delta) = 6"),
-            "c_V": Value(10.0, GONCALVES),
-            "delta_I": Value(1.85, GONCALVES),
-            "p_il6_I": Value(1e-5, ASSUME + "as influenza; severe COVID-19 adds +20-40 pg/mL serum IL-6"),
-            "p_il6_N": Value(1e-4, ASSUME + "as influenza"),
+            "beta": Value(1e-7, ASSUME + "scale choice; with p_V gives within-host R0 = 6 (Goncalves 2021)",
+                          (3e-8, 3e-7)),
+            "p_V": Value(2.8, ASSUME + "set so that R0 = beta p T0 / (c delta) = 6 (" + GONCALVES + ")", (1.0, 10.0)),
+            "c_V": Value(10.0, ASSUME + "free-virus clearance ~10/d, as in target-cell models of SARS-CoV-2",
+                         (3.0, 20.0)),
+            "delta_I": Value(1.85, GONCALVES + " (macaque nasopharynx)", (0.5, 3.0)),
+            "p_il6_I": Value(1e-5, ASSUME + "as influenza; severe COVID-19 adds +20-40 pg/mL serum IL-6", (1e-6, 1e-4)),
+            "p_il6_N": Value(1e-4, ASSUME + "as influenza", (1e-5, 1e-3)),
         },
         initial=_HUMAN_INITIAL,
         doc="Clearance ~10-16 d (Neant et al. 2021 PNAS); within-host R0 ~6 and infected-cell t1/2 ~9 h.",

@@ -33,7 +33,8 @@ INF = math.inf
 MYERS = "Myers et al. 2021 eLife 10:e68864 (mouse PR8 CD8 model; values from public implementation, verify)"
 BACCAM = "Baccam et al. 2006 J Virol 80:7590 (eclipse ~6 h => k ~ 4/d)"
 MIAO = "Miao et al. 2010 J Virol 84:6687 (infected-cell half-life ~0.5 d in the adaptive phase)"
-JENNER = "Jenner et al. 2021 PLoS Pathog 17:e1009753 (IL-6 linear clearance 16.6/d, t1/2 ~1 h)"
+JENNER = ("Jenner et al. 2021 PLoS Pathog 17:e1009753 (IL-6 linear clearance 16.6/d, t1/2 ~1 h; value from a "
+          "public derivative, verify against S1 Table; systemic rate applied to lung IL-6)")
 CHIA = "Chia et al. 2025 Nature 645:496 (calibrated to targets of science.md sec. 4a)"
 TOCI = "tocilizumab label: terminal t1/2 151 +/- 59 h, CL 0.29 mL/h/kg (science.md sec. 3.5)"
 CAL = "calibrated: " + CHIA
