@@ -84,6 +84,65 @@ def simulate_scenario(scenario: Scenario, *, days: float = 270.0, out_dir: Path 
     return RunResult((episode,), readouts, manifest, out_dir, files)
 
 
+def simulate_stochastic(
+    scenario: Scenario,
+    *,
+    days: float = 270.0,
+    replicates: int = 200,
+    seed: int = 0,
+    method: str = "exact",
+    lesion_threshold: float = 50.0,
+    out_dir: Path | None = None,
+) -> RunResult:
+    """The deterministic episode plus ``replicates`` stochastic lungs (clones, lesions); with ``out_dir``,
+    writes what :func:`simulate_scenario` writes plus stochastic.json and replicates.parquet."""
+    from .experiments.stochastic import run_stochastic
+
+    started = time.perf_counter()
+    det = simulate_scenario(scenario, days=days)
+    sto = run_stochastic(scenario, days=days, replicates=replicates, seed=seed, method=method,
+                         lesion_threshold=lesion_threshold)
+    readouts = {**det.readouts, **sto.readouts()}
+    manifest = dict(det.manifest)
+    manifest["seed"] = seed
+    manifest["command"] = "simulate --stochastic"
+    manifest["settings"] = {**manifest["settings"], "replicates": replicates, "method": method,
+                            "lesion_threshold_cells": lesion_threshold}
+    files: tuple[str, ...] = ()
+    if out_dir is not None:
+        from .report.figures import episode_figure, stochastic_figure
+        from .tables import REPLICATES
+
+        (episode,) = det.episodes
+        with OutputDir(out_dir) as stage:
+            write_table(stage.path / "trajectories.parquet", _trajectory_columns([episode]), TRAJECTORIES,
+                        {"scenario": scenario.label})
+            n_rep, n_days = sto.total.shape
+            write_table(stage.path / "replicates.parquet", {
+                "replicate": np.repeat(np.arange(n_rep, dtype=np.int64), n_days),
+                "day": np.tile(np.asarray(sto.days, dtype=float), n_rep),
+                "dcc_total": sto.total.reshape(-1),
+                "lesions_present": sto.lesions_present.reshape(-1),
+                "first_lesion_day": np.repeat(sto.first_lesion_day, n_days),
+            }, REPLICATES, {"scenario": scenario.label, "seed": str(seed), "method": method})
+            write_json(stage.path / "readouts.json", readouts)
+            episode_figure([episode], stage.path / "figure.png", title=scenario.label)
+            stochastic_figure(sto, stage.path / "stochastic.png")
+            manifest["files"] = stage.checksums()
+            manifest["elapsed_s"] = round(time.perf_counter() - started, 3)
+            write_json(stage.path / "manifest.json", manifest)
+        files = tuple(stage.files)
+    return RunResult(det.episodes, readouts, manifest, out_dir, files, {"stochastic": sto})
+
+
+def export_sbml(scenario: Scenario, path: Path) -> Path:
+    """Write the scenario's model and events as validated SBML L3V2 (needs the ``sbml`` extra)."""
+    from .io.sbml import write_sbml
+
+    spec, schedule = scenario.apply()
+    return write_sbml(Path(path), spec, schedule, model_id=scenario.label)
+
+
 def parameter_table(host: str, virus: str) -> list[dict[str, Any]]:
     """Every parameter of ``host``/``virus`` with value, unit, prior range and source."""
     spec = profile(host, virus).spec()

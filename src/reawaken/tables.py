@@ -50,4 +50,15 @@ READOUTS = TableSpec(
     ),
 )
 
-__all__ = ["READOUTS", "SCHEMA_VERSION", "TRAJECTORIES", "Column", "TableSpec"]
+REPLICATES = TableSpec(
+    "replicates",
+    (
+        Column("replicate", "int64", "", "stochastic replicate (one lung)"),
+        Column("day", "float64", "d", "report day"),
+        Column("dcc_total", "float64", "cells", "DCCs in the lung (dormant + awakened + primed)"),
+        Column("lesions_present", "float64", "1", "clones at or above the lesion threshold on that day"),
+        Column("first_lesion_day", "float64", "d", "first day any clone reached the threshold (inf: never)"),
+    ),
+)
+
+__all__ = ["READOUTS", "REPLICATES", "SCHEMA_VERSION", "TRAJECTORIES", "Column", "TableSpec"]

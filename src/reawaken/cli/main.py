@@ -53,6 +53,26 @@ def _fraction(text: str) -> float:
     return value
 
 
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"{text!r} must be between 0 and 2^63 - 1")
+    return value
+
+
 def _assignment(text: str) -> tuple[str, float]:
     name, eq, value = text.partition("=")
     if not eq or not name.strip():
@@ -91,6 +111,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--days", type=_positive, default=270.0)
     s.add_argument("--out", type=Path, required=True, help="output directory")
     s.add_argument("--json", action="store_true", help="print the read-outs as one JSON object")
+    s.add_argument("--stochastic", action="store_true", help="also simulate DCCs as stochastic clones")
+    s.add_argument("--replicates", type=_count, default=200, help="stochastic replicates (default 200)")
+    s.add_argument("--seed", type=_seed, default=0, help="root seed of the stochastic run (default 0)")
+    s.add_argument("--method", choices=("exact", "tau-leap"), default="exact", help="stochastic method")
+    s.add_argument("--lesion-threshold", type=_positive, default=50.0, metavar="CELLS",
+                   help="clone size that counts as a lesion (default 50 cells)")
+
+    x = sub.add_parser("export-sbml", help="write the scenario as SBML Level 3 (validated with libsbml)")
+    x.add_argument("--host", choices=HOSTS, default="mouse")
+    x.add_argument("--virus", choices=VIRUSES, default="influenza")
+    x.add_argument("--intervention", action="append", default=[], metavar="NAME[:key=value,...]")
+    x.add_argument("--infection-days", type=_days_list, default=(0.0,), metavar="D1,D2,...")
+    x.add_argument("--set", action="append", type=_assignment, default=[], metavar="PARAM=VALUE")
+    x.add_argument("--cross-reactivity", type=_fraction, default=0.01, metavar="F")
+    x.add_argument("-o", "--out", type=Path, required=True, help="SBML file to write")
 
     q = sub.add_parser("params", help="list parameters with units, priors and sources")
     q.add_argument("--host", choices=HOSTS, default="mouse")
@@ -112,20 +147,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
+def _scenario(args: argparse.Namespace):  # noqa: ANN202
+    from ..scenarios import Scenario, parse_intervention
+
+    scenario = Scenario(
+        host=args.host, virus=args.virus, infection_days=args.infection_days,
+        interventions=tuple(parse_intervention(t) for t in args.intervention),
+        overrides=dict(args.set), cross_reactivity=args.cross_reactivity,
+    )
+    scenario.apply()  # validate overrides before anything is written
+    return scenario
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     from .. import api
     from ..io.outputs import to_json
 
-    if args.command == "simulate":
-        from ..scenarios import Scenario, parse_intervention
+    if args.command == "export-sbml":
+        scenario = _scenario(args)
+        if args.out.parent and not args.out.resolve().parent.is_dir():
+            from ..errors import OutputError
 
-        scenario = Scenario(
-            host=args.host, virus=args.virus, infection_days=args.infection_days,
-            interventions=tuple(parse_intervention(t) for t in args.intervention),
-            overrides=dict(args.set), cross_reactivity=args.cross_reactivity,
-        )
-        scenario.apply()  # validate overrides before anything is written
-        result = api.simulate_scenario(scenario, days=args.days, out_dir=args.out)
+            raise OutputError(f"cannot write {args.out}: directory {args.out.resolve().parent} does not exist")
+        api.export_sbml(scenario, args.out)
+        print(f"wrote {args.out} (SBML L3V2, {scenario.label})")
+        return 0
+    if args.command == "simulate":
+        scenario = _scenario(args)
+        if args.stochastic:
+            result = api.simulate_stochastic(scenario, days=args.days, replicates=args.replicates, seed=args.seed,
+                                             method=args.method, lesion_threshold=args.lesion_threshold,
+                                             out_dir=args.out)
+        else:
+            result = api.simulate_scenario(scenario, days=args.days, out_dir=args.out)
         if args.json:
             print(to_json(result.readouts, indent=None))
         else:
@@ -133,6 +187,9 @@ def _dispatch(args: argparse.Namespace) -> int:
             folds = ", ".join(f"{d} d: {v:.3g}x" for d, v in r["dcc_fold"].items())
             print(f"{scenario.label}: DCC fold {folds}; IL-6 peak {r['il6_peak_pg_ml']:.3g} pg/mL on day "
                   f"{r['il6_peak_day']:.2f}; wrote {', '.join(result.files)} to {args.out}")
+            if args.stochastic:
+                print(f"  {r['replicates']} stochastic lungs ({r['method']}): lesions per lung {r['lesions_mean']:.3g}, "
+                      f"P(no lesion) {r['lesions_p_zero']:.3g}")
         return 0
     if args.command == "demo":
         result = api.run_demo(args.out, days=args.days)

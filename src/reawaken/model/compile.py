@@ -134,6 +134,21 @@ def _kernel_source(spec: ModelSpec) -> str:
     return "\n".join(lines) + "\n"
 
 
+def scalar_kernel_source(spec: ModelSpec) -> str:
+    """Source of ``_rates(y, p, t, out)`` computing every rate for ONE state (scalars), for JIT compilers.
+
+    Same provenance guarantees as :func:`_kernel_source`; used by the compiled solvers in
+    :mod:`reawaken.solvers._jit`, which bind the ``_f_*`` helpers to scalar implementations.
+    """
+    lines = ["def _rates(_y, _p, t, _out):"]
+    lines += [f"    {s.name} = _y[{i}]" for i, s in enumerate(spec.species)]
+    lines += [f"    {p.name} = _p[{i}]" for i, p in enumerate(spec.parameters)]
+    lines += [f"    {a.name} = {_render(a.expr)}" for a in spec.assignments]
+    lines += [f"    _out[{j}] = {_render(tr.rate)}" for j, tr in enumerate(spec.transitions)]
+    lines.append("    return _out")
+    return "\n".join(lines) + "\n"
+
+
 def _render(text: str) -> str:
     rendered = to_infix(parse(text).tree)
     for fn in FUNCTIONS:

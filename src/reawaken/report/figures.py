@@ -49,3 +49,32 @@ def episode_figure(episodes: Sequence[Episode], path: Path, *, title: str = "") 
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def stochastic_figure(result, path: Path) -> Path:  # noqa: ANN001
+    """Replicate spread of the DCC fold (5-95% band, median, ODE) and the final clone-size distribution."""
+    plt = _plt()
+    from ..experiments.stochastic import ode_total
+
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4), constrained_layout=True)
+    days = np.asarray(result.days)
+    fold = result.total / max(result.d0, 1)
+    q = np.quantile(fold, [0.05, 0.5, 0.95], axis=0)
+    a.fill_between(days, q[0], q[2], alpha=0.3, label="5-95% of replicates")
+    a.plot(days, q[1], "o-", label="median")
+    ode = ode_total(result)
+    a.plot(days, [ode[f"{d:g}"] / max(result.d0, 1) for d in days], "k--", label="ODE")
+    a.set_yscale("log")
+    a.set_xlabel("day")
+    a.set_ylabel("lung DCCs / day-0 count")
+    a.set_title(f"{result.scenario.label}: {result.replicates} replicates ({result.method})")
+    a.legend(fontsize=8)
+    if result.clone_sizes.size:
+        b.hist(np.log10(result.clone_sizes), bins=40)
+    b.axvline(np.log10(result.lesion_threshold), color="k", ls=":", label="lesion threshold")
+    b.set_xlabel("log10 clone size at the last day (cells)")
+    b.set_ylabel("clones")
+    b.legend(fontsize=8)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path

@@ -3,5 +3,6 @@
 from .base import Feature, Solver, Status, Trajectories, simulate
 from .dopri import BatchDopri5
 from .scipy_ode import ScipyODE
+from .ssa import DirectSSA, TauLeap
 
-__all__ = ["BatchDopri5", "Feature", "ScipyODE", "Solver", "Status", "Trajectories", "simulate"]
+__all__ = ["BatchDopri5", "DirectSSA", "Feature", "ScipyODE", "Solver", "Status", "TauLeap", "Trajectories", "simulate"]

@@ -101,7 +101,8 @@ class Solver(Protocol):
         params: FloatArray,
         t_eval: FloatArray,
         events: Sequence[EventSchedule],
-        rng: np.random.Generator | None,
+        seed: int,
+        first_path: int = 0,
     ) -> tuple[FloatArray, IntArray, dict[str, float]]: ...
 
 
@@ -114,6 +115,8 @@ def simulate(
     t_eval: FloatArray | Sequence[float],
     events: EventSchedule | Sequence[EventSchedule] | None = None,
     rng: SeedLike = None,
+    n_paths: int | None = None,
+    first_path: int = 0,
     on_failure: Literal["raise", "flag"] = "raise",
 ) -> Trajectories:
     """Integrate ``model`` with ``solver`` for a batch of initial states and parameter rows.
@@ -130,6 +133,10 @@ def simulate(
     t_eval : increasing times (days); the first is the start time.
     events : EventSchedule or a sequence of one per row, optional
         State jumps and parameter switches; values at an event time are post-event.
+    rng : int seed (or Generator / SeedSequence / None) for stochastic solvers; ignored by ODE solvers.
+        Path ``i`` of a run draws from a stream keyed by (seed, ``first_path + i``) only.
+    n_paths : replicate a single row of ``y0``/``params`` into this many stochastic paths.
+    first_path : global index of the first row (to run path ranges in chunks with identical results).
     on_failure : "raise" (interactive) or "flag" (batches: failed rows get a status and NaN).
 
     Returns
@@ -143,6 +150,12 @@ def simulate(
     pa = model.p0 if params is None else np.asarray(params, dtype=float)
     y0a, pa = _batch(y0a, model.n_species, "y0"), _batch(pa, model.n_parameters, "params")
     n = max(y0a.shape[0], pa.shape[0])
+    if n_paths is not None:
+        if n != 1 and n != n_paths:
+            raise ValueError(f"n_paths={n_paths} needs y0/params with 1 or {n_paths} rows, got {n}")
+        if not (isinstance(n_paths, (int, np.integer)) and n_paths >= 1):
+            raise ValueError(f"n_paths must be a positive integer, got {n_paths!r}")
+        n = int(n_paths)
     for name, arr in (("y0", y0a), ("params", pa)):
         if arr.shape[0] not in (1, n):
             raise ValueError(f"{name} has {arr.shape[0]} rows but the batch has {n}; give 1 row or {n}")
@@ -164,10 +177,8 @@ def simulate(
         raise UnsupportedFeatureError(
             f"{type(solver).__name__} cannot handle {sorted(f.value for f in missing)}; use BatchDopri5 or ScipyODE"
         )
-    from .._rng import as_generator
-
-    generator = as_generator(rng) if Feature.STOCHASTIC in type(solver).supports else None
-    values, status, stats = solver.solve(model, y0a, pa, t, schedules, generator)
+    seed = _seed(rng) if Feature.STOCHASTIC in type(solver).supports else 0
+    values, status, stats = solver.solve(model, y0a, pa, t, schedules, seed, first_path)
     if on_failure == "raise" and np.any(status != Status.OK):
         row = int(np.flatnonzero(status != Status.OK)[0])
         code = Status(int(status[row]))
@@ -176,6 +187,17 @@ def simulate(
             f"({int(np.sum(status != Status.OK))} of {n} rows failed; pass on_failure='flag' to keep the others)"
         )
     return Trajectories(t, model.species, values, status.astype(np.int64), model.hash, stats)
+
+
+def _seed(rng: SeedLike) -> int:
+    """An integer root seed from whatever the caller gave (recorded in the result's stats)."""
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+        if not 0 <= int(rng) < 2**63:
+            raise ValueError(f"seed must be in [0, 2^63), got {rng!r}")
+        return int(rng)
+    from .._rng import as_generator
+
+    return int(as_generator(rng).integers(0, 2**63 - 1))
 
 
 def _batch(a: np.ndarray, width: int, name: str) -> np.ndarray:

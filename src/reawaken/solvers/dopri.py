@@ -81,7 +81,8 @@ class BatchDopri5:
         params: FloatArray,
         t_eval: FloatArray,
         events: Sequence[EventSchedule],
-        rng: np.random.Generator | None,
+        seed: int = 0,
+        first_path: int = 0,
     ) -> tuple[FloatArray, IntArray, dict[str, float]]:
         counter = {"rhs_evals": 0.0, "steps": 0.0, "rejected": 0.0}
 

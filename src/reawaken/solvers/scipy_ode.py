@@ -38,7 +38,8 @@ class ScipyODE:
         params: FloatArray,
         t_eval: FloatArray,
         events: Sequence[EventSchedule],
-        rng: np.random.Generator | None,
+        seed: int = 0,
+        first_path: int = 0,
     ) -> tuple[FloatArray, IntArray, dict[str, float]]:
         counter = {"rhs_evals": 0.0}
 
