@@ -26,6 +26,7 @@ class Scenario:
     overrides : parameter values replacing the profile's (``--set``).
     cross_reactivity : share of the neutralising titre that still acts on the strain of each later
         infection (a drifted strain); assumption, prior 0-0.5.
+    initial : initial states replacing the profile's (e.g. ``{"dormant": 1000}``), applied last.
     """
 
     host: str = "mouse"
@@ -35,9 +36,11 @@ class Scenario:
     overrides: Mapping[str, float] = field(default_factory=dict)
     name: str = ""
     cross_reactivity: float = 0.01
+    initial: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "overrides", MappingProxyType(dict(self.overrides)))
+        object.__setattr__(self, "initial", MappingProxyType(dict(self.initial)))
         days = tuple(float(d) for d in self.infection_days)
         if any(not math.isfinite(d) or d < 0 for d in days):
             raise ScenarioError(f"infection days must be finite and >= 0, got {self.infection_days!r}")
@@ -86,4 +89,4 @@ class Scenario:
             initial.update(eff.initial)
             schedule = schedule + eff.events
         spec = spec.with_values(params, source="intervention").with_values(dict(self.overrides))
-        return spec.with_initial(initial), schedule
+        return spec.with_initial({**initial, **self.initial}), schedule
