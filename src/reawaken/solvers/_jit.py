@@ -31,11 +31,24 @@ def _helpers() -> dict[str, Callable[..., float]]:
         return x if x > 0.0 else 0.0
 
     @nb.njit(cache=False, inline="always")
+    def _ipow(x, n):  # noqa: ANN001, ANN202 -- x**n, by multiplication when n is a small whole number
+        if n == 1.0:
+            return x
+        if n == 2.0:
+            return x * x
+        if n == 3.0:
+            return x * x * x
+        if n == 4.0:
+            x2 = x * x
+            return x2 * x2
+        return x**n
+
+    @nb.njit(cache=False, inline="always")
     def _f_hill(x, k, n):  # noqa: ANN001, ANN202
         if x <= 0.0:
             return 0.0
-        xn = x**n
-        return xn / (k**n + xn)
+        xn = _ipow(x, n)
+        return xn / (_ipow(k, n) + xn)
 
     @nb.njit(cache=False, inline="always")
     def _f_min(a, b):  # noqa: ANN001, ANN202
