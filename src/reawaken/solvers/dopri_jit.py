@@ -21,18 +21,15 @@ from ..model.events import EventSchedule
 from ._jit import jit_rates, numba
 from ._piecewise import integrate_piecewise
 from .base import Feature
-from .dopri import _A, _C, _E, _P
+from .dopri import _E, _P
 
 
 @cache
 def _kernel() -> Any:
     nb = numba()
-    a_tab = np.zeros((7, 7))
-    for i, row in enumerate(_A):
-        a_tab[i, : len(row)] = row
-    c_tab = _C.copy()
     e_tab = _E.copy()
     p_tab = _P.copy()
+    e1, e3, e4, e5, e6, e7 = (float(e_tab[i]) for i in (0, 2, 3, 4, 5, 6))
 
     @nb.njit(inline="always")
     def rhs(rates_fn, y, p, t, rbuf, sp_idx, sp_coef, sp_ptr, dy):  # noqa: ANN001, ANN202
@@ -54,6 +51,7 @@ def _kernel() -> Any:
             p = params[i]
             y = y_start[i].copy()
             k = np.zeros((7, ns))
+            k1, k2, k3, k4, k5, k6, k7 = k[0], k[1], k[2], k[3], k[4], k[5], k[6]
             ys = np.empty(ns)
             rbuf = np.empty(n_tr)
             scale0 = np.empty(ns)
@@ -70,23 +68,37 @@ def _kernel() -> Any:
             while t < t_end:
                 if h > t_end - t:
                     h = t_end - t
-                for st in range(1, 7):
-                    for s in range(ns):
-                        acc = y[s]
-                        for q in range(st):
-                            acc += h * a_tab[st, q] * k[q, s]
-                        ys[s] = acc
-                    rhs(rates_fn, ys, p, t + c_tab[st] * h, rbuf, sp_idx, sp_coef, sp_ptr, k[st])
+                # Stages written out (Dormand & Prince 1980 tableau) so LLVM sees constants, not table loads.
+                for s in range(ns):
+                    ys[s] = y[s] + h * (0.2 * k1[s])
+                rhs(rates_fn, ys, p, t + 0.2 * h, rbuf, sp_idx, sp_coef, sp_ptr, k2)
+                for s in range(ns):
+                    ys[s] = y[s] + h * (3.0 / 40.0 * k1[s] + 9.0 / 40.0 * k2[s])
+                rhs(rates_fn, ys, p, t + 0.3 * h, rbuf, sp_idx, sp_coef, sp_ptr, k3)
+                for s in range(ns):
+                    ys[s] = y[s] + h * (44.0 / 45.0 * k1[s] - 56.0 / 15.0 * k2[s] + 32.0 / 9.0 * k3[s])
+                rhs(rates_fn, ys, p, t + 0.8 * h, rbuf, sp_idx, sp_coef, sp_ptr, k4)
+                for s in range(ns):
+                    ys[s] = y[s] + h * (19372.0 / 6561.0 * k1[s] - 25360.0 / 2187.0 * k2[s]
+                                        + 64448.0 / 6561.0 * k3[s] - 212.0 / 729.0 * k4[s])
+                rhs(rates_fn, ys, p, t + 8.0 / 9.0 * h, rbuf, sp_idx, sp_coef, sp_ptr, k5)
+                for s in range(ns):
+                    ys[s] = y[s] + h * (9017.0 / 3168.0 * k1[s] - 355.0 / 33.0 * k2[s] + 46732.0 / 5247.0 * k3[s]
+                                        + 49.0 / 176.0 * k4[s] - 5103.0 / 18656.0 * k5[s])
+                rhs(rates_fn, ys, p, t + h, rbuf, sp_idx, sp_coef, sp_ptr, k6)
+                for s in range(ns):
+                    ys[s] = y[s] + h * (35.0 / 384.0 * k1[s] + 500.0 / 1113.0 * k3[s] + 125.0 / 192.0 * k4[s]
+                                        - 2187.0 / 6784.0 * k5[s] + 11.0 / 84.0 * k6[s])
+                rhs(rates_fn, ys, p, t + h, rbuf, sp_idx, sp_coef, sp_ptr, k7)
                 nev += 6
                 err = 0.0
                 finite = True
                 for s in range(ns):
-                    e = 0.0
-                    for q in range(7):
-                        e += e_tab[q] * k[q, s]
-                    e *= h
-                    sc = atol + rtol * max(abs(y[s]), abs(ys[s]))
-                    err += (e / sc) ** 2
+                    e = h * (e1 * k1[s] + e3 * k3[s] + e4 * k4[s] + e5 * k5[s] + e6 * k6[s] + e7 * k7[s])
+                    ay = abs(y[s])
+                    ayn = abs(ys[s])
+                    sc = atol + rtol * (ay if ay > ayn else ayn)
+                    err += (e / sc) * (e / sc)
                     if not math.isfinite(ys[s]):
                         finite = False
                 err = math.sqrt(err / ns)
@@ -116,7 +128,7 @@ def _kernel() -> Any:
                         j += 1
                     for s in range(ns):
                         y[s] = ys[s]
-                        k[0, s] = k[6, s]
+                        k1[s] = k7[s]
                     t = t_new
                     neg = False
                     for s in range(ns):
