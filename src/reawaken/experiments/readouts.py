@@ -23,6 +23,16 @@ def dcc_total(cols: Mapping[str, FloatArray]) -> FloatArray:
     return cols["dormant"] + cols["awakened"] + cols["primed"]
 
 
+def failed_readouts(time: FloatArray, report_days: Sequence[float], detection_limit: float) -> dict[str, object]:
+    """Read-outs of a row whose simulation failed: every number is None (never invented)."""
+    days = [str(d) for d in report_days if d <= time[-1] + 1e-9]
+    nothing = {d: None for d in days}
+    return {"dcc_fold": dict(nothing), "proliferating_fraction": dict(nothing), "il6_peak_pg_ml": None,
+            "il6_peak_day": None, "virus_peak_day": None, "virus_peak": None, "virus_clearance_day": None,
+            "virus_detection_limit": detection_limit, "dcc_fold_max": None, "dcc_fold_final": None,
+            "mean_cells_per_awakening": dict(nothing)}
+
+
 def summarise(
     time: FloatArray,
     cols: Mapping[str, FloatArray],
@@ -36,6 +46,8 @@ def summarise(
     ``dcc_fold`` and ``proliferating_fraction`` are keyed by day as a string for each report day within the
     simulated horizon. Virus and IL-6 peaks refer to the first infection (up to the second, if any).
     """
+    if not all(np.all(np.isfinite(cols[k])) for k in ("dormant", "awakened", "primed", "il6", "virus")):
+        return failed_readouts(time, report_days, detection_limit)
     total = dcc_total(cols)
     fold = total / total[0]
     prolif = np.divide(cols["awakened"], total, out=np.zeros_like(total), where=total > 0)

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 
 def _num(x: float) -> Any:
+    x = float(x)  # 1 and 1.0 must serialise (and hash) alike
     return x if math.isfinite(x) else ("inf" if x > 0 else "-inf")
 
 
@@ -25,15 +26,15 @@ def spec_to_dict(spec: ModelSpec) -> dict[str, Any]:
     return {
         "name": spec.name,
         "doc": spec.doc,
-        "species": [{"name": s.name, "unit": s.unit, "initial": s.initial, "doc": s.doc} for s in spec.species],
+        "species": [{"name": s.name, "unit": s.unit, "initial": float(s.initial), "doc": s.doc} for s in spec.species],
         "parameters": [
             {
                 "name": p.name,
-                "value": p.value,
+                "value": float(p.value),
                 "unit": p.unit,
                 "source": p.source,
                 "bounds": [_num(p.bounds[0]), _num(p.bounds[1])],
-                "prior": None if p.prior is None else [p.prior[0], p.prior[1]],
+                "prior": None if p.prior is None else [_num(p.prior[0]), _num(p.prior[1])],
                 "doc": p.doc,
             }
             for p in spec.parameters

@@ -81,6 +81,9 @@ class Scenario:
             jumps=tuple(StateJump(d, "virus", prof.inoculum, f"{prof.strain} infection") for d in days),
             scales=tuple(StateScale(d, "nab", self.cross_reactivity, "drifted strain") for d in days[1:]),
         )
+        # User overrides first, so interventions see them (an overridden V_ab changes the antibody
+        # concentration of a dose); applied again last, so a user's value always wins.
+        spec = spec.with_values(dict(self.overrides))
         params: dict[str, float] = {}
         initial: dict[str, float] = {}
         for item in self.interventions:

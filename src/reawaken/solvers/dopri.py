@@ -85,16 +85,19 @@ class BatchDopri5:
         first_path: int = 0,
     ) -> tuple[FloatArray, IntArray, dict[str, float]]:
         counter = {"rhs_evals": 0.0, "steps": 0.0, "rejected": 0.0}
+        # Each species' largest magnitude so far (over all segments): a value is called negative only when
+        # it undershoots zero by more than the error control allows relative to that scale.
+        scale = np.maximum(np.abs(y0), 1.0)
 
         def segment(y, p, active, t_start, t_end, t_out):  # noqa: ANN001, ANN202
             # Overflow or 0/0 in one row must not abort the batch: non-finite rows are detected and flagged.
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                return self._segment(model, y, p, active, t_start, t_end, t_out, counter)
+                return self._segment(model, y, p, active, t_start, t_end, t_out, counter, scale)
 
         values, status = integrate_piecewise(model, y0, params, t_eval, events, segment)
         return values, status, counter
 
-    def _segment(self, model, y, p, active, t_start, t_end, t_out, counter):  # noqa: ANN001, ANN202, C901
+    def _segment(self, model, y, p, active, t_start, t_end, t_out, counter, scale0):  # noqa: ANN001, ANN202, C901
         n, ns = y.shape
         y = y.copy()
         out = np.full((n, t_out.size, ns), np.nan)
@@ -102,7 +105,7 @@ class BatchDopri5:
         t = np.full(n, float(t_start))
         next_out = np.zeros(n, dtype=np.int64)
         steps = np.zeros(n, dtype=np.int64)
-        scale0 = np.maximum(np.abs(y), 1.0)
+        np.maximum(scale0, np.nan_to_num(np.abs(y)), out=scale0)
         span = t_end - t_start
         h = np.full(n, min(span, 1e-2))
         k1 = np.zeros_like(y)
@@ -138,6 +141,7 @@ class BatchDopri5:
                 acc = idx[a_rows]
                 t[acc] = t_new
                 y[acc] = y_new[a_rows]
+                scale0[acc] = np.maximum(scale0[acc], np.abs(y_new[a_rows]))
                 k1[acc] = ks[6][a_rows]
             h[idx] = h_next
             steps[idx] += 1

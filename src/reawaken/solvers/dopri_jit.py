@@ -42,7 +42,7 @@ def _kernel() -> Any:
 
     @nb.njit(parallel=True)
     def solve(rates_fn, y_start, params, sp_idx, sp_coef, sp_ptr, n_tr, active, t_start, t_end, t_out, out, y_end,
-              status, rtol, atol, max_steps, neg_tol, counters):  # noqa: ANN001, ANN202
+              status, rtol, atol, max_steps, neg_tol, counters, scale):  # noqa: ANN001, ANN202
         n, ns = y_start.shape
         n_out = t_out.shape[0]
         for i in nb.prange(n):
@@ -54,9 +54,10 @@ def _kernel() -> Any:
             k1, k2, k3, k4, k5, k6, k7 = k[0], k[1], k[2], k[3], k[4], k[5], k[6]
             ys = np.empty(ns)
             rbuf = np.empty(n_tr)
-            scale0 = np.empty(ns)
+            scale0 = scale[i]  # largest magnitude of each species so far, kept across segments
             for s in range(ns):
-                scale0[s] = abs(y[s]) if abs(y[s]) > 1.0 else 1.0
+                if abs(y[s]) > scale0[s]:
+                    scale0[s] = abs(y[s])
             t = t_start
             h = min(t_end - t_start, 1e-2)
             rhs(rates_fn, y, p, t, rbuf, sp_idx, sp_coef, sp_ptr, k[0])
@@ -129,6 +130,8 @@ def _kernel() -> Any:
                     for s in range(ns):
                         y[s] = ys[s]
                         k1[s] = k7[s]
+                        if abs(y[s]) > scale0[s]:
+                            scale0[s] = abs(y[s])
                     t = t_new
                     neg = False
                     for s in range(ns):
@@ -193,6 +196,7 @@ class JitDopri5:
         sp_idx, sp_coef, sp_ptr = np.array(idx, dtype=np.int64), np.array(coef, dtype=float), np.array(ptr, dtype=np.int64)
         n = y0.shape[0]
         counters = np.zeros((n, 2), dtype=np.int64)
+        scale = np.maximum(np.abs(y0), 1.0)
 
         def segment(y, p, active, t_start, t_end, t_out):  # noqa: ANN001, ANN202
             out = np.full((n, t_out.size, model.n_species), np.nan)
@@ -200,7 +204,7 @@ class JitDopri5:
             status = np.zeros(n, dtype=np.int64)
             solve(rates, np.ascontiguousarray(y), np.ascontiguousarray(p), sp_idx, sp_coef, sp_ptr, len(model.transitions),
                   active.copy(), float(t_start), float(t_end), np.ascontiguousarray(t_out, dtype=float), out, y_end,
-                  status, self.rtol, self.atol, self.max_steps, self.negative_tol, counters)
+                  status, self.rtol, self.atol, self.max_steps, self.negative_tol, counters, scale)
             out[status != 0] = np.nan
             return out, y_end, status
 
