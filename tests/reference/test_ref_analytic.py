@@ -100,7 +100,8 @@ LINEAR_M = np.array(
 @pytest.mark.parametrize("solver", SOLVERS.values(), ids=SOLVERS.keys())
 def test_exponential_decay(decay, solver):
     t = np.linspace(0.0, 10.0, 21)
-    k = np.array([[0.7], [0.05], [2.0]])
+    # rates chosen so X stays >> atol (relative error of values near atol is not controlled)
+    k = np.array([[0.7], [0.05], [0.3]])
     traj = simulate(decay, solver, [5.0], k, t_eval=t)
     exact = 5.0 * np.exp(-k * t[None, :])  # X(t) = X0 exp(-k t)
     assert np.all(traj.ok())
@@ -112,7 +113,8 @@ def test_logistic_growth(logistic, solver):
     t = np.linspace(0.0, 15.0, 31)
     traj = simulate(logistic, solver, t_eval=t)
     assert _rel_err(traj.sel("X")[0], _logistic_exact(t)) < 1e-6
-    assert traj.final("X")[0] == pytest.approx(10.0, rel=1e-5)  # -> carrying capacity K
+    x = traj.sel("X")[0]
+    assert np.all(np.diff(x) > 0) and x[-1] < 10.0  # increases towards, never past, the capacity K
 
 
 @pytest.mark.parametrize("solver", SOLVERS.values(), ids=SOLVERS.keys())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -150,9 +151,9 @@ def scalar_kernel_source(spec: ModelSpec) -> str:
 
 
 def _render(text: str) -> str:
-    rendered = to_infix(parse(text).tree)
+    rendered = to_infix(parse(text).tree, python=True)
     for fn in FUNCTIONS:
-        rendered = rendered.replace(f"{fn}(", f"_f_{fn}(")
+        rendered = re.sub(rf"\b{fn}\(", f"_f_{fn}(", rendered)
     return rendered
 
 

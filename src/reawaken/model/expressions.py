@@ -147,17 +147,27 @@ def evaluate_scalar(expr: Expression, values: Mapping[str, float]) -> float:
     return float(expr.evaluator()(env))
 
 
-def to_infix(node: ast.expr) -> str:
-    """Render a parsed tree back to infix text with explicit parentheses (SBML and docs)."""
+def to_infix(node: ast.expr, *, python: bool = False) -> str:
+    """Render a parsed tree back to infix text with explicit parentheses.
+
+    ``python=False`` gives SBML's L3 formula syntax (``^``, ``inf``); ``python=True`` gives Python source
+    (``**``, ``1e999`` for infinity) for the generated kernels.
+    """
     if isinstance(node, ast.Constant):
         v = float(node.value)
-        return repr(v) if math.isfinite(v) else str(v)
+        if math.isfinite(v):
+            return repr(v)
+        text = "1e999" if python else "INF"
+        return text if v > 0 else f"(-{text})"
     if isinstance(node, ast.Name):
         return node.id
     if isinstance(node, ast.BinOp):
-        return f"({to_infix(node.left)} {_OP_TEXT[type(node.op)]} {to_infix(node.right)})"
+        op = "**" if python and isinstance(node.op, ast.Pow) else _OP_TEXT[type(node.op)]
+        return f"({to_infix(node.left, python=python)} {op} {to_infix(node.right, python=python)})"
     if isinstance(node, ast.UnaryOp):
-        return f"(-{to_infix(node.operand)})" if isinstance(node.op, ast.USub) else to_infix(node.operand)
+        inner = to_infix(node.operand, python=python)
+        return f"(-{inner})" if isinstance(node.op, ast.USub) else inner
     if isinstance(node, ast.Call):
-        return f"{node.func.id}({', '.join(to_infix(a) for a in node.args)})"  # type: ignore[union-attr]
+        args = ", ".join(to_infix(a, python=python) for a in node.args)
+        return f"{node.func.id}({args})"  # type: ignore[union-attr]
     raise AssertionError(ast.dump(node))
