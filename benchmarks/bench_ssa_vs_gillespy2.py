@@ -18,7 +18,7 @@ import numpy as np
 from reawaken.model import ModelSpec, Parameter, Species, Transition, compile_model
 from reawaken.solvers import DirectSSA, simulate
 
-A_RATE, B_RATE, D_RATE, D0, DAYS = 0.1, 0.2, 0.15, 100, 30.0
+A_RATE, B_RATE, D_RATE, D0, DAYS = 0.1, 0.33, 0.28, 100, 30.0
 
 
 def ours(n: int, seed: int) -> tuple[float, np.ndarray, float]:
