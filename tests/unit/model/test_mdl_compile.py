@@ -190,12 +190,8 @@ def test_apply_events_in_place(sir):
 
 
 def test_power_operator_compiles_to_a_power():
-    """BUG (expressions.py ``_OP_TEXT``, used by compile.py ``_render``): ``**`` is rendered as ``^``.
-
-    ``parse`` accepts ``**`` and ``evaluate_scalar`` computes a power, but the generated kernel source is
-    built from ``to_infix``, which writes ``ast.Pow`` as ``^``: Python's bitwise XOR. Any model using
-    ``**`` compiles, then every ``rhs``/``rates`` call fails with a TypeError (no XOR for float arrays).
-    """
+    """Regression: ``**`` must compile to a power (found at 89bdba8 rendered as ``^``, Python's XOR,
+    so every ``rhs`` call of a model using ``**`` raised TypeError)."""
     spec = ModelSpec(
         "square",
         (Species("X", "1", 2.0),),
@@ -209,14 +205,8 @@ def test_power_operator_compiles_to_a_power():
 
 
 def test_infinite_literal_compiles():
-    """BUG (expressions.py ``to_infix``): a non-finite literal is rendered as the bare name ``inf``.
-
-    ``parse("k * X + 0 * 1e999")`` is accepted (the literal is a float constant, inf), and
-    ``evaluate_scalar`` handles it, but the generated kernel contains the name ``inf``: a NameError at
-    run time (the kernel has no builtins) -- or, worse, a silent reference to a species/parameter that a
-    user happened to call ``inf``. Either parse should reject non-finite constants or to_infix should
-    render them as a finite-safe expression.
-    """
+    """Regression: a non-finite literal must compile (found at 89bdba8 rendered as the bare name ``inf``:
+    a NameError in the builtin-free kernel, or a silent reference to a user symbol called ``inf``)."""
     spec = ModelSpec(
         "inflit",
         (Species("X", "1", 1.0),),
@@ -224,4 +214,16 @@ def test_infinite_literal_compiles():
         (Transition("loss", {"X": -1}, "k * X / 1e999 + k * X"),),
     )
     m = compile_model(spec)
+    np.testing.assert_allclose(m.rhs(0.0, np.array([[2.0]]), m.params_batch()), [[-1.0]])
+
+
+def test_infinite_literal_is_not_captured_by_a_user_symbol_named_inf():
+    spec = ModelSpec(
+        "infname",
+        (Species("X", "1", 1.0),),
+        (Parameter("k", 0.5, "1/d", SRC), Parameter("inf", 4.0, "1", SRC)),
+        (Transition("loss", {"X": -1}, "k * X + X / 1e999 * inf"),),
+    )
+    m = compile_model(spec)
+    # X / 1e999 = X / infinity = 0, whatever the parameter called "inf" holds: dX/dt = -k X
     np.testing.assert_allclose(m.rhs(0.0, np.array([[2.0]]), m.params_batch()), [[-1.0]])

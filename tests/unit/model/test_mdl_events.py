@@ -92,3 +92,19 @@ def test_schedule_is_frozen():
     sched = EventSchedule()
     with pytest.raises(AttributeError):
         sched.jumps = ()  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: EventSchedule(jumps=(StateJump(1.0, "x", math.nan),)),
+        lambda: EventSchedule(switches=(ParameterSwitch(1.0, "k", math.inf),)),
+    ],
+    ids=["jump_amount_nan", "switch_value_inf"],
+)
+def test_nonfinite_jump_amount_or_switch_value_rejected(make):
+    """Validation gap (model/events.py ``EventSchedule.__post_init__``): times and scale factors are
+    checked, but a NaN/inf jump amount or switch value is accepted and only surfaces mid-simulation as a
+    non-finite state (on which BatchDopri5 spins until max_steps, see test_slv_batch)."""
+    with pytest.raises(SpecError, match="finite"):
+        make()

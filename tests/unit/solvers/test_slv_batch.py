@@ -6,7 +6,16 @@ import numpy as np
 import pytest
 
 from reawaken.errors import ReawakenError, SolverFailure, UnsupportedFeatureError
-from reawaken.model import EventSchedule, ModelSpec, Parameter, ParameterSwitch, Species, StateJump, Transition, compile_model
+from reawaken.model import (
+    EventSchedule,
+    ModelSpec,
+    Parameter,
+    ParameterSwitch,
+    Species,
+    StateJump,
+    Transition,
+    compile_model,
+)
 from reawaken.solvers import BatchDopri5, ScipyODE, Status, simulate
 
 SRC = "test problem"
@@ -90,9 +99,9 @@ def test_row_result_does_not_depend_on_other_rows_event_times(predator_prey):
 
     Every row's integration is stopped and restarted (with a fresh initial step ``min(span, 1e-2)`` in
     ``BatchDopri5._segment``) at every other row's event times, so a row's trajectory depends, at the
-    level of the tolerance (~1e-7 relative here), on which other subjects share its batch. Cohort results
-    then depend on chunk composition (design principle 6/13: chunk invariance), and ``run_scenarios``
-    output for one arm changes when another arm is added to the panel.
+    level of the tolerance (~1e-5 relative here, default rtol), on which other subjects share its
+    batch. Cohort results then depend on chunk composition (principles 6 and 13: chunk invariance), and
+    ``run_scenarios`` output for one arm changes when another arm is added to the panel.
     """
     y0, p = _rows(2)
     t = np.linspace(0.0, 10.0, 21)
@@ -109,21 +118,21 @@ def test_row_result_does_not_depend_on_other_rows_event_times(predator_prey):
 def test_overflowing_row_is_flagged_and_others_survive(growth):
     r = np.array([[0.5], [1e4], [1.0]])  # row 1: exp(1e4 t) overflows before t = 0.08
     t = np.linspace(0.0, 2.0, 5)
-    traj = simulate(growth, BatchDopri5(rtol=1e-4, max_steps=3000), [1.0], r, t_eval=t, on_failure="flag")
+    traj = simulate(growth, BatchDopri5(rtol=1e-3, max_steps=1200), [1.0], r, t_eval=t, on_failure="flag")
     assert traj.status[1] != Status.OK
     assert list(traj.status[[0, 2]]) == [Status.OK, Status.OK]
     assert np.all(np.isfinite(traj.values[[0, 2]]))
     assert np.all(np.isnan(traj.values[1, 1:]))  # the failed row is NaN from the failure on, not dropped
     assert traj.values[1, 0, 0] == 1.0
     # X = exp(r t) for the good rows
-    np.testing.assert_allclose(traj.sel("X")[[0, 2]], np.exp(r[[0, 2]] * t), rtol=1e-3)
+    np.testing.assert_allclose(traj.sel("X")[[0, 2]], np.exp(r[[0, 2]] * t), rtol=1e-2)
     assert not traj.ok()[1] and traj.ok()[0]
 
 
 def test_overflowing_row_raises_solver_failure_naming_the_row(growth):
     r = np.array([[0.5], [1e4], [1.0]])
     with pytest.raises(SolverFailure) as info:
-        simulate(growth, BatchDopri5(rtol=1e-4, max_steps=3000), [1.0], r, t_eval=[0.0, 1.0])
+        simulate(growth, BatchDopri5(rtol=1e-3, max_steps=1200), [1.0], r, t_eval=[0.0, 1.0])
     msg = str(info.value)
     assert "row 1 failed" in msg
     assert "1 of 3 rows failed" in msg
@@ -132,20 +141,38 @@ def test_overflowing_row_raises_solver_failure_naming_the_row(growth):
 
 
 def test_overflow_is_reported_as_nonfinite_within_a_few_steps(growth):
-    """BUG (solvers/dopri.py ``_segment``, the step-size factor lines ~128-131).
+    """BUG (solvers/dopri.py ``_segment``, the step-size factor, lines ~132-135).
 
     When a step's error norm is NaN (overflow gives inf - inf in the stage sums), ``err > 0`` is False,
     so ``np.where(err > 0, 0.9 * err ** -0.2, 5.0)`` picks 5.0: the NaN never reaches ``nan_to_num``,
     and the rejected-step cap ``min(factor, 1.0)`` leaves h unchanged. The row then retries the
     identical step until ``max_steps`` (200 000 by default: about a minute for one row) and is reported
     as MAX_STEPS ("raise max_steps or loosen rtol") instead of NONFINITE ("check parameter values
-    (overflow?)"), which is the wrong advice. Overflow is reached after ~1000 steps here; a correct
+    (overflow?)"), which is the wrong advice. Overflow is reached after ~500 steps here; a correct
     step-size cut (h shrinks 5x per non-finite rejection) reaches the 1e-14 floor within ~25 more.
     """
-    traj = simulate(growth, BatchDopri5(rtol=1e-4, max_steps=3000), [1.0], [[1e4]], t_eval=[0.0, 1.0],
+    traj = simulate(growth, BatchDopri5(rtol=1e-3, max_steps=1200), [1.0], [[1e4]], t_eval=[0.0, 1.0],
                     on_failure="flag")
     assert Status(int(traj.status[0])) == Status.NONFINITE
-    assert traj.stats["steps"] < 2000
+    assert traj.stats["steps"] < 900
+
+
+def test_scipy_rk45_flags_an_overflowing_row(growth):
+    traj = simulate(growth, ScipyODE("RK45"), [1.0], [[0.5], [1e4]], t_eval=[0.0, 1.0], on_failure="flag")
+    assert traj.status[0] == Status.OK and traj.status[1] != Status.OK
+    assert traj.final("X")[0] == pytest.approx(np.exp(0.5), rel=1e-4)  # X(1) = e^{r}
+
+
+def test_scipy_radau_flags_an_overflowing_row_instead_of_aborting_the_batch(growth):
+    """BUG (solvers/scipy_ode.py ``segment``): exceptions from ``solve_ivp`` escape the per-row status.
+
+    With an overflowing row, Radau's Newton iteration hands inf/NaN to ``scipy.linalg.lu_solve``, which
+    raises ``ValueError: array must not contain infs or NaNs``. ``segment`` neither catches it nor maps
+    it to a Status, so ONE bad row aborts the whole batch even with ``on_failure="flag"`` (principle 5).
+    (LSODA on the same row is worse: it does not return within minutes, so it is not tested here.)
+    """
+    traj = simulate(growth, ScipyODE("Radau"), [1.0], [[0.5], [1e4]], t_eval=[0.0, 1.0], on_failure="flag")
+    assert traj.status[0] == Status.OK and traj.status[1] != Status.OK
 
 
 def test_blow_up_in_finite_time_is_flagged(growth):
