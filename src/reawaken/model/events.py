@@ -67,6 +67,9 @@ class EventSchedule:
 
     def __post_init__(self) -> None:
         for e in (*self.jumps, *self.switches, *self.scales):
+            value = getattr(e, "amount", getattr(e, "value", 0.0))
+            if not isinstance(e, StateScale) and not math.isfinite(value):
+                raise SpecError(f"event {e.label or e}: its amount/value must be finite, got {value!r}")
             if isinstance(e, StateScale) and not (math.isfinite(e.factor) and e.factor >= 0):
                 raise SpecError(f"event {e.label or e}: a scale factor must be finite and >= 0, got {e.factor!r}")
             if not math.isfinite(e.time) or e.time < 0:

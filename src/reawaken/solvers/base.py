@@ -143,6 +143,8 @@ def simulate(
     -------
     Trajectories
     """
+    if on_failure not in ("raise", "flag"):
+        raise ValueError(f"on_failure must be 'raise' or 'flag', got {on_failure!r}")
     t = np.asarray(t_eval, dtype=float)
     if t.ndim != 1 or t.size == 0 or np.any(np.diff(t) <= 0) or not np.all(np.isfinite(t)):
         raise ValueError(f"t_eval must be a non-empty, strictly increasing 1-D array of finite days; got {t!r}")
@@ -169,6 +171,9 @@ def simulate(
         schedules = tuple(events)
         if len(schedules) != n:
             raise ValueError(f"events has {len(schedules)} schedules for {n} rows; give one, or one per row")
+    from ._piecewise import check_schedules
+
+    check_schedules(model, schedules)
     needed = {Feature.BATCH} if n > 1 else set()
     if any(not s.is_empty() for s in schedules):
         needed.add(Feature.EVENTS)

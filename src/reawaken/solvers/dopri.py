@@ -89,35 +89,35 @@ class BatchDopri5:
         # it undershoots zero by more than the error control allows relative to that scale.
         scale = np.maximum(np.abs(y0), 1.0)
 
-        def segment(y, p, active, t_start, t_end, t_out):  # noqa: ANN001, ANN202
+        def segment(y, p, active, t_start, t_stop, t_eval, out):  # noqa: ANN001, ANN202
             # Overflow or 0/0 in one row must not abort the batch: non-finite rows are detected and flagged.
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                return self._segment(model, y, p, active, t_start, t_end, t_out, counter, scale)
+                return self._segment(model, y, p, active, t_start, t_stop, t_eval, out, counter, scale)
 
         values, status = integrate_piecewise(model, y0, params, t_eval, events, segment)
         return values, status, counter
 
-    def _segment(self, model, y, p, active, t_start, t_end, t_out, counter, scale0):  # noqa: ANN001, ANN202, C901
+    def _segment(self, model, y, p, active, t_start, t_end, t_out, out, counter, scale0):  # noqa: ANN001, ANN202, C901
         n, ns = y.shape
         y = y.copy()
-        out = np.full((n, t_out.size, ns), np.nan)
         status = np.zeros(n, dtype=np.int64)
-        t = np.full(n, float(t_start))
-        next_out = np.zeros(n, dtype=np.int64)
+        t = t_start.astype(float).copy()
+        t_end = t_end.astype(float)
+        next_out = np.searchsorted(t_out, t, side="right")
+        last_out = np.searchsorted(t_out, t_end, side="right")
         steps = np.zeros(n, dtype=np.int64)
         np.maximum(scale0, np.nan_to_num(np.abs(y)), out=scale0)
-        span = t_end - t_start
-        h = np.full(n, min(span, 1e-2))
+        h = np.minimum(t_end - t, 1e-2)
         k1 = np.zeros_like(y)
-        live = active.copy()
+        live = active & (t < t_end)
         if live.any():
             k1[live] = model.rhs(t[live], y[live], p[live])
             counter["rhs_evals"] += live.sum()
-        eps = 1e-12 * max(1.0, abs(t_end))
+        eps = 1e-12 * np.maximum(1.0, np.abs(t_end))
         while live.any():
             idx = np.flatnonzero(live)
-            ti, yi, pi, k1i = t[idx], y[idx], p[idx], k1[idx]
-            hi = np.minimum(h[idx], t_end - ti)
+            ti, yi, pi, k1i, te = t[idx], y[idx], p[idx], k1[idx], t_end[idx]
+            hi = np.minimum(h[idx], te - ti)
             ks = [k1i]
             for s in range(1, 7):
                 ys = yi + hi[:, None] * sum(a * k for a, k in zip(_A[s], ks) if a != 0.0)
@@ -129,15 +129,17 @@ class BatchDopri5:
             err = np.sqrt(np.mean((err_vec / sc) ** 2, axis=1))
             finite = np.all(np.isfinite(y_new), axis=1) & np.isfinite(err)
             accept = finite & (err <= 1.0)
-            factor = np.where(err > 0, 0.9 * err ** -0.2, 5.0)
+            # A NaN error (overflow inside the step) must shrink the step, never keep or grow it.
+            factor = np.where(~np.isfinite(err), 0.2, np.where(err > 0, 0.9 * err ** -0.2, 5.0))
             factor = np.clip(np.nan_to_num(factor, nan=0.2), 0.2, 5.0)
             factor = np.where(accept, factor, np.minimum(factor, 1.0))
             h_next = hi * factor
             if accept.any():
                 a_rows = np.flatnonzero(accept)
-                t_new = np.where(t_end - (ti[a_rows] + hi[a_rows]) <= eps, t_end, ti[a_rows] + hi[a_rows])
-                self._interpolate(out, t_out, next_out, idx[a_rows], ti[a_rows], hi[a_rows], t_new, yi[a_rows],
-                                  y_new[a_rows], [k[a_rows] for k in ks])
+                t_new = np.where(te[a_rows] - (ti[a_rows] + hi[a_rows]) <= eps[idx[a_rows]], te[a_rows],
+                                 ti[a_rows] + hi[a_rows])
+                self._interpolate(out, t_out, next_out, last_out, idx[a_rows], ti[a_rows], hi[a_rows], t_new,
+                                  yi[a_rows], y_new[a_rows], [k[a_rows] for k in ks])
                 acc = idx[a_rows]
                 t[acc] = t_new
                 y[acc] = y_new[a_rows]
@@ -148,7 +150,7 @@ class BatchDopri5:
             counter["steps"] += idx.size
             counter["rejected"] += float(np.sum(~accept))
             neg = accept & np.any(y[idx] < -self.negative_tol * scale0[idx] - self.atol, axis=1)
-            tiny = ~accept & (h_next < 1e-14 * max(1.0, abs(t_end)))
+            tiny = ~accept & (h_next < 1e-14 * np.maximum(1.0, np.abs(te)))
             over = steps[idx] >= self.max_steps
             for mask, code in (
                 (neg, Status.NEGATIVE_STATE),
@@ -159,21 +161,19 @@ class BatchDopri5:
                 rows = idx[mask & (status[idx] == Status.OK)]
                 status[rows] = code
             failed = status[idx] != Status.OK
-            done = t[idx] >= t_end
+            done = t[idx] >= te
             live[idx[failed | done]] = False
         y[status != Status.OK] = np.nan
-        y[~active] = np.nan
-        out[status != Status.OK] = np.nan
-        return out, y, status
+        return y, status
 
     @staticmethod
-    def _interpolate(out, t_out, next_out, rows, t0, h, t1, y0, y1, ks):  # noqa: ANN001, ANN205
+    def _interpolate(out, t_out, next_out, last_out, rows, t0, h, t1, y0, y1, ks):  # noqa: ANN001, ANN205
         """Fill outputs of ``rows`` whose times fall in (t0, t1] from the continuous extension."""
         if t_out.size == 0:
             return
         q = np.einsum("kbs,kj->bsj", np.stack(ks), _P)  # (rows, species, 4)
         while True:
-            pending = next_out[rows] < t_out.size
+            pending = next_out[rows] < last_out[rows]
             tn = np.where(pending, t_out[np.minimum(next_out[rows], t_out.size - 1)], np.inf)
             hit = pending & (tn <= t1)
             if not hit.any():

@@ -41,13 +41,15 @@ def _kernel() -> Any:
             dy[s] = acc
 
     @nb.njit(parallel=True)
-    def solve(rates_fn, y_start, params, sp_idx, sp_coef, sp_ptr, n_tr, active, t_start, t_end, t_out, out, y_end,
+    def solve(rates_fn, y_start, params, sp_idx, sp_coef, sp_ptr, n_tr, active, t_starts, t_ends, t_out, out, y_end,
               status, rtol, atol, max_steps, neg_tol, counters, scale):  # noqa: ANN001, ANN202
         n, ns = y_start.shape
         n_out = t_out.shape[0]
         for i in nb.prange(n):
             if not active[i]:
                 continue
+            t_start = t_starts[i]
+            t_end = t_ends[i]
             p = params[i]
             y = y_start[i].copy()
             k = np.zeros((7, ns))
@@ -60,12 +62,19 @@ def _kernel() -> Any:
                     scale0[s] = abs(y[s])
             t = t_start
             h = min(t_end - t_start, 1e-2)
+            if h <= 0.0:
+                for s in range(ns):
+                    y_end[i, s] = y[s]
+                continue
             rhs(rates_fn, y, p, t, rbuf, sp_idx, sp_coef, sp_ptr, k[0])
             nev = 1
             j = 0
             steps = 0
             while j < n_out and t_out[j] <= t:
                 j += 1
+            j_last = j
+            while j_last < n_out and t_out[j_last] <= t_end:
+                j_last += 1
             while t < t_end:
                 if h > t_end - t:
                     h = t_end - t
@@ -110,7 +119,7 @@ def _kernel() -> Any:
                     t_new = t + h
                     if t_end - t_new <= 1e-12 * max(1.0, abs(t_end)):
                         t_new = t_end
-                    while j < n_out and t_out[j] <= t_new:
+                    while j < j_last and t_out[j] <= t_new:
                         if t_out[j] >= t_new:
                             for s in range(ns):
                                 out[i, j, s] = ys[s]
@@ -198,15 +207,14 @@ class JitDopri5:
         counters = np.zeros((n, 2), dtype=np.int64)
         scale = np.maximum(np.abs(y0), 1.0)
 
-        def segment(y, p, active, t_start, t_end, t_out):  # noqa: ANN001, ANN202
-            out = np.full((n, t_out.size, model.n_species), np.nan)
+        def segment(y, p, active, t_start, t_stop, t_eval, out):  # noqa: ANN001, ANN202
             y_end = np.full_like(y, np.nan)
             status = np.zeros(n, dtype=np.int64)
             solve(rates, np.ascontiguousarray(y), np.ascontiguousarray(p), sp_idx, sp_coef, sp_ptr, len(model.transitions),
-                  active.copy(), float(t_start), float(t_end), np.ascontiguousarray(t_out, dtype=float), out, y_end,
-                  status, self.rtol, self.atol, self.max_steps, self.negative_tol, counters, scale)
-            out[status != 0] = np.nan
-            return out, y_end, status
+                  active.copy(), np.ascontiguousarray(t_start, dtype=float), np.ascontiguousarray(t_stop, dtype=float),
+                  np.ascontiguousarray(t_eval, dtype=float), out, y_end, status, self.rtol, self.atol, self.max_steps,
+                  self.negative_tol, counters, scale)
+            return y_end, status
 
         values, status = integrate_piecewise(model, y0, params, t_eval, events, segment)
         return values, status, {"steps": float(counters[:, 0].sum()), "rhs_evals": float(counters[:, 1].sum())}

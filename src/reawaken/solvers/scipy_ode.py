@@ -43,21 +43,30 @@ class ScipyODE:
     ) -> tuple[FloatArray, IntArray, dict[str, float]]:
         counter = {"rhs_evals": 0.0}
 
-        def segment(y, p, active, t_start, t_end, t_out):  # noqa: ANN001, ANN202
-            n, ns = y.shape
-            out = np.full((n, t_out.size, ns), np.nan)
+        def segment(y, p, active, t_start, t_stop, t_eval, out):  # noqa: ANN001, ANN202
+            n = y.shape[0]
             y_end = np.full_like(y, np.nan)
             status = np.zeros(n, dtype=np.int64)
             for i in np.flatnonzero(active):
                 pi = p[i : i + 1]
+                if t_stop[i] <= t_start[i]:
+                    y_end[i] = y[i]
+                    continue
 
                 def f(t, x, pi=pi):  # noqa: ANN001, ANN202
                     return model.rhs(t, x[None, :], pi)[0]
 
-                times = np.unique(np.append(t_out, t_end))
-                with np.errstate(all="ignore"):
-                    sol = solve_ivp(f, (t_start, t_end), y[i], method=self.method, t_eval=times,
-                                    rtol=self.rtol, atol=self.atol)
+                k = np.flatnonzero((t_eval > t_start[i]) & (t_eval <= t_stop[i]))
+                times = np.unique(np.append(t_eval[k], t_stop[i]))
+                try:
+                    with np.errstate(all="ignore"):
+                        sol = solve_ivp(f, (t_start[i], t_stop[i]), y[i], method=self.method, t_eval=times,
+                                        rtol=self.rtol, atol=self.atol)
+                except (ValueError, ArithmeticError, np.linalg.LinAlgError):
+                    # Implicit methods raise when an overflowing row reaches their linear algebra; that is
+                    # this row's failure, not the batch's.
+                    status[i] = Status.NONFINITE
+                    continue
                 counter["rhs_evals"] += sol.nfev
                 if not sol.success or sol.y.shape[1] != times.size:
                     status[i] = Status.STEP_TOO_SMALL
@@ -65,9 +74,9 @@ class ScipyODE:
                 if not np.all(np.isfinite(sol.y)):
                     status[i] = Status.NONFINITE
                     continue
-                out[i] = sol.y[:, : t_out.size].T
+                out[i, k] = sol.y[:, : k.size].T
                 y_end[i] = sol.y[:, -1]
-            return out, y_end, status
+            return y_end, status
 
         values, status = integrate_piecewise(model, y0, params, t_eval, events, segment)
         return values, status, counter

@@ -45,7 +45,7 @@ def _kernels() -> dict[str, Any]:
         return (np.float64(z >> s11) + 0.5) * (1.0 / 9007199254740992.0)
 
     @nb.njit(parallel=True)
-    def direct(rates_fn, y_start, params, stoich_t, keys, counters, active, t_start, t_end, t_out, out, y_end,
+    def direct(rates_fn, y_start, params, stoich_t, keys, counters, active, t_starts, t_ends, t_out, out, y_end,
                status, max_events):  # noqa: ANN001, ANN202
         n, ns = y_start.shape
         n_tr = stoich_t.shape[0]
@@ -57,8 +57,14 @@ def _kernels() -> dict[str, Any]:
             a = np.empty(n_tr)
             c = counters[i]
             key = keys[i]
-            t = t_start
+            t_end = t_ends[i]
+            t = t_starts[i]
             j = 0
+            while j < n_out and t_out[j] <= t:
+                j += 1
+            j_last = j
+            while j_last < n_out and t_out[j_last] <= t_end:
+                j_last += 1
             events = 0
             while True:
                 rates_fn(y, params[i], t, a)
@@ -76,7 +82,7 @@ def _kernels() -> dict[str, Any]:
                     tn = t - math.log(u) / a0
                 else:
                     tn = math.inf
-                while j < n_out and t_out[j] < tn:
+                while j < j_last and t_out[j] < tn:
                     out[i, j, :] = y
                     j += 1
                 if tn > t_end:
@@ -95,7 +101,7 @@ def _kernels() -> dict[str, Any]:
                 if events >= max_events:
                     status[i] = 1
                     break
-            while j < n_out and status[i] == 0:
+            while j < j_last and status[i] == 0:
                 out[i, j, :] = y
                 j += 1
             y_end[i, :] = y
@@ -125,7 +131,7 @@ def _kernels() -> dict[str, Any]:
         return (k if k > 0.0 else 0.0), c
 
     @nb.njit(parallel=True)
-    def tau_leap(rates_fn, y_start, params, stoich_t, keys, counters, active, t_start, t_end, t_out, out, y_end,
+    def tau_leap(rates_fn, y_start, params, stoich_t, keys, counters, active, t_starts, t_ends, t_out, out, y_end,
                  status, tau_max, max_steps):  # noqa: ANN001, ANN202
         n, ns = y_start.shape
         n_tr = stoich_t.shape[0]
@@ -138,16 +144,22 @@ def _kernels() -> dict[str, Any]:
             a = np.empty(n_tr)
             c = counters[i]
             key = keys[i]
-            t = t_start
+            t_end = t_ends[i]
+            t = t_starts[i]
             j = 0
+            while j < n_out and t_out[j] <= t:
+                j += 1
+            j_last = j
+            while j_last < n_out and t_out[j_last] <= t_end:
+                j_last += 1
             steps = 0
             while t < t_end:
-                while j < n_out and t_out[j] <= t:
+                while j < j_last and t_out[j] <= t:
                     out[i, j, :] = y
                     j += 1
                 rates_fn(y, params[i], t, a)
                 tau = tau_max
-                if j < n_out and t_out[j] - t < tau:
+                if j < j_last and t_out[j] - t < tau:
                     tau = t_out[j] - t
                 if t_end - t < tau:
                     tau = t_end - t
@@ -181,7 +193,7 @@ def _kernels() -> dict[str, Any]:
                 if steps >= max_steps:
                     status[i] = 1
                     break
-            while j < n_out and status[i] == 0:
+            while j < j_last and status[i] == 0:
                 out[i, j, :] = y
                 j += 1
             y_end[i, :] = y
@@ -203,13 +215,13 @@ class _StochasticBase:
         counters = np.zeros(n, dtype=np.uint64)
         stoich_t = np.ascontiguousarray(model.stoich.T)
 
-        def segment(y, p, active, t_start, t_end, t_out):  # noqa: ANN001, ANN202
-            out = np.full((n, t_out.size, model.n_species), np.nan)
+        def segment(y, p, active, t_start, t_stop, t_eval, out):  # noqa: ANN001, ANN202
             y_end = np.full_like(y, np.nan)
             status = np.zeros(n, dtype=np.int64)
             fn(rates, np.ascontiguousarray(y), np.ascontiguousarray(p), stoich_t, keys, counters, active.copy(),
-               float(t_start), float(t_end), np.ascontiguousarray(t_out, dtype=float), out, y_end, status, *extra)
-            return out, y_end, status
+               np.ascontiguousarray(t_start, dtype=float), np.ascontiguousarray(t_stop, dtype=float),
+               np.ascontiguousarray(t_eval, dtype=float), out, y_end, status, *extra)
+            return y_end, status
 
         values, status = integrate_piecewise(model, y0, params, t_eval, events, segment)
         return values, status, {"seed": float(seed), "first_path": float(first_path),
