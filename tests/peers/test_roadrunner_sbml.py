@@ -119,13 +119,13 @@ def test_units_are_declared(exported) -> None:
     for s in spec.species:
         sp = model.getSpecies(s.name)
         assert sp.isSetSubstanceUnits() and known(sp.getSubstanceUnits()), s.name
-    # A sample of unit definitions decodes to the right SI scale: 1/d is 1/(86400 s).
-    for i in range(model.getNumUnitDefinitions()):
-        ud = model.getUnitDefinition(i)
-        if ud.getName() == "1/d":
-            (u,) = [ud.getUnit(j) for j in range(ud.getNumUnits())]
-            assert u.getKind() == libsbml.UNIT_KIND_SECOND and u.getExponent() == -1
-            assert math.isclose(u.getMultiplier(), 86400.0)
+    # A rate unit decodes to the right SI scale: 1/d is (86400 s)^-1.
+    per_day = [model.getUnitDefinition(i) for i in range(model.getNumUnitDefinitions())
+               if model.getUnitDefinition(i).getName() == "1/d"]
+    assert len(per_day) == 1
+    (u,) = [per_day[0].getUnit(j) for j in range(per_day[0].getNumUnits())]
+    assert u.getKind() == libsbml.UNIT_KIND_SECOND and u.getExponent() == -1
+    assert math.isclose(u.getMultiplier(), 86400.0)
 
 
 def _provenance_source(par) -> str | None:

@@ -35,6 +35,7 @@ FOUNDER = "dormant"
 TYPES = ("awakened", "primed")
 _PURPOSE_FOUNDER = 21
 _PURPOSE_CLONE = 22
+_PURPOSE_INITIAL = 30  # + type index: cells awake or primed at day 0
 QUANTILES = (0.05, 0.5, 0.95)
 
 
@@ -156,7 +157,7 @@ def _simulate_chunk(proc: CellProcess, obs_index: IntArray, seed: int, first: in
                     threshold: float, tau: float) -> _Chunk:
     d0 = proc.d0
     reps = np.arange(first, first + count)
-    cell_ids = (reps[:, None] * d0 + np.arange(d0)[None, :]).ravel().astype(np.uint64)
+    cell_ids = (reps[:, None].astype(np.uint64) * np.uint64(d0) + np.arange(d0, dtype=np.uint64)[None, :]).ravel()
     if d0:
         u = counter_uniforms(stream_keys(seed, cell_ids, _PURPOSE_FOUNDER), np.zeros(cell_ids.size, dtype=np.uint64))
         t_found = founding_times(proc.founder_hazard, proc.grid, u)
@@ -173,12 +174,13 @@ def _simulate_chunk(proc: CellProcess, obs_index: IntArray, seed: int, first: in
     # Cells awake or primed at day 0 are clones from the start (their streams follow the dormant ids).
     extra = [(k, int(round(n))) for k, n in enumerate(proc.initial) if n > 0]
     for k, n in extra:
-        ids = (np.uint64(2**62) + (reps[:, None] * 1000 + k * 500 + np.arange(n)[None, :]).ravel()).astype(np.uint64)
+        # Unsigned arithmetic throughout: mixing np.uint64 with int64 promotes to float64 and collides.
+        ids = (reps[:, None].astype(np.uint64) * np.uint64(n) + np.arange(n, dtype=np.uint64)[None, :]).ravel()
         more = np.zeros((ids.size, n_types))
         more[:, k] = 1.0
         init = np.vstack([init, more])
         start = np.concatenate([start, np.full(ids.size, proc.grid[0])])
-        keys = np.concatenate([keys, stream_keys(seed, ids, _PURPOSE_CLONE)])
+        keys = np.concatenate([keys, stream_keys(seed, ids, _PURPOSE_INITIAL + k)])
         owner = np.concatenate([owner, np.repeat(np.arange(count), n)])
     res = simulate_clones(proc.grid, proc.rates, proc.acting, proc.change, start, init, keys, obs_index,
                           threshold=threshold, method=method, tau=tau)
@@ -194,7 +196,7 @@ def _simulate_chunk(proc: CellProcess, obs_index: IntArray, seed: int, first: in
     formed = np.bincount(owner, weights=formed_mask.astype(float), minlength=count)
     first_lesion = np.full(count, np.inf)
     np.minimum.at(first_lesion, owner, res.first_passage)
-    final = sizes[:, -1]
+    final = sizes[np.argsort(owner, kind="stable"), -1]  # replicate order, so chunks concatenate invariantly
     return _Chunk(total, present, formed, first_lesion, final[final > 0], int(np.sum(res.status != 0)))
 
 
