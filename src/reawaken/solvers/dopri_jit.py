@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
 from typing import Any, ClassVar
 
 import numpy as np
@@ -23,16 +22,23 @@ from ._piecewise import integrate_piecewise
 from .base import Feature
 from .dopri import _E, _P
 
+_KERNELS: dict[str, Any] = {}
 
-@cache
-def _kernel() -> Any:
+
+def _kernel(model: CompiledModel) -> Any:
+    """The solver compiled for one model: the rate function is a closure constant, not an argument, so
+    LLVM can inline it into the stage loop instead of calling through a function pointer."""
+    cached = _KERNELS.get(model.hash)
+    if cached is not None:
+        return cached
     nb = numba()
+    rates_fn = jit_rates(model)
     e_tab = _E.copy()
     p_tab = _P.copy()
     e1, e3, e4, e5, e6, e7 = (float(e_tab[i]) for i in (0, 2, 3, 4, 5, 6))
 
     @nb.njit(inline="always")
-    def rhs(rates_fn, y, p, t, rbuf, sp_idx, sp_coef, sp_ptr, dy):  # noqa: ANN001, ANN202
+    def rhs(y, p, t, rbuf, sp_idx, sp_coef, sp_ptr, dy):  # noqa: ANN001, ANN202
         rates_fn(y, p, t, rbuf)
         for s in range(dy.shape[0]):
             acc = 0.0
@@ -41,7 +47,7 @@ def _kernel() -> Any:
             dy[s] = acc
 
     @nb.njit(parallel=True)
-    def solve(rates_fn, y_start, params, sp_idx, sp_coef, sp_ptr, n_tr, active, t_starts, t_ends, t_out, out, y_end,
+    def solve(y_start, params, sp_idx, sp_coef, sp_ptr, n_tr, active, t_starts, t_ends, t_out, out, y_end,
               status, rtol, atol, max_steps, neg_tol, counters, scale):  # noqa: ANN001, ANN202
         n, ns = y_start.shape
         n_out = t_out.shape[0]
@@ -66,7 +72,7 @@ def _kernel() -> Any:
                 for s in range(ns):
                     y_end[i, s] = y[s]
                 continue
-            rhs(rates_fn, y, p, t, rbuf, sp_idx, sp_coef, sp_ptr, k[0])
+            rhs(y, p, t, rbuf, sp_idx, sp_coef, sp_ptr, k[0])
             nev = 1
             j = 0
             steps = 0
@@ -81,25 +87,25 @@ def _kernel() -> Any:
                 # Stages written out (Dormand & Prince 1980 tableau) so LLVM sees constants, not table loads.
                 for s in range(ns):
                     ys[s] = y[s] + h * (0.2 * k1[s])
-                rhs(rates_fn, ys, p, t + 0.2 * h, rbuf, sp_idx, sp_coef, sp_ptr, k2)
+                rhs(ys, p, t + 0.2 * h, rbuf, sp_idx, sp_coef, sp_ptr, k2)
                 for s in range(ns):
                     ys[s] = y[s] + h * (3.0 / 40.0 * k1[s] + 9.0 / 40.0 * k2[s])
-                rhs(rates_fn, ys, p, t + 0.3 * h, rbuf, sp_idx, sp_coef, sp_ptr, k3)
+                rhs(ys, p, t + 0.3 * h, rbuf, sp_idx, sp_coef, sp_ptr, k3)
                 for s in range(ns):
                     ys[s] = y[s] + h * (44.0 / 45.0 * k1[s] - 56.0 / 15.0 * k2[s] + 32.0 / 9.0 * k3[s])
-                rhs(rates_fn, ys, p, t + 0.8 * h, rbuf, sp_idx, sp_coef, sp_ptr, k4)
+                rhs(ys, p, t + 0.8 * h, rbuf, sp_idx, sp_coef, sp_ptr, k4)
                 for s in range(ns):
                     ys[s] = y[s] + h * (19372.0 / 6561.0 * k1[s] - 25360.0 / 2187.0 * k2[s]
                                         + 64448.0 / 6561.0 * k3[s] - 212.0 / 729.0 * k4[s])
-                rhs(rates_fn, ys, p, t + 8.0 / 9.0 * h, rbuf, sp_idx, sp_coef, sp_ptr, k5)
+                rhs(ys, p, t + 8.0 / 9.0 * h, rbuf, sp_idx, sp_coef, sp_ptr, k5)
                 for s in range(ns):
                     ys[s] = y[s] + h * (9017.0 / 3168.0 * k1[s] - 355.0 / 33.0 * k2[s] + 46732.0 / 5247.0 * k3[s]
                                         + 49.0 / 176.0 * k4[s] - 5103.0 / 18656.0 * k5[s])
-                rhs(rates_fn, ys, p, t + h, rbuf, sp_idx, sp_coef, sp_ptr, k6)
+                rhs(ys, p, t + h, rbuf, sp_idx, sp_coef, sp_ptr, k6)
                 for s in range(ns):
                     ys[s] = y[s] + h * (35.0 / 384.0 * k1[s] + 500.0 / 1113.0 * k3[s] + 125.0 / 192.0 * k4[s]
                                         - 2187.0 / 6784.0 * k5[s] + 11.0 / 84.0 * k6[s])
-                rhs(rates_fn, ys, p, t + h, rbuf, sp_idx, sp_coef, sp_ptr, k7)
+                rhs(ys, p, t + h, rbuf, sp_idx, sp_coef, sp_ptr, k7)
                 nev += 6
                 err = 0.0
                 finite = True
@@ -166,6 +172,7 @@ def _kernel() -> Any:
             counters[i, 0] += steps
             counters[i, 1] += nev
 
+    _KERNELS[model.hash] = solve
     return solve
 
 
@@ -193,8 +200,7 @@ class JitDopri5:
         seed: int = 0,
         first_path: int = 0,
     ) -> tuple[FloatArray, IntArray, dict[str, float]]:
-        solve = _kernel()
-        rates = jit_rates(model)
+        solve = _kernel(model)
         # Sparse stoichiometry by species (CSR): dy[s] = sum coef * rate[idx].
         idx, coef, ptr = [], [], [0]
         for s in range(model.n_species):
@@ -210,7 +216,7 @@ class JitDopri5:
         def segment(y, p, active, t_start, t_stop, t_eval, out):  # noqa: ANN001, ANN202
             y_end = np.full_like(y, np.nan)
             status = np.zeros(n, dtype=np.int64)
-            solve(rates, np.ascontiguousarray(y), np.ascontiguousarray(p), sp_idx, sp_coef, sp_ptr, len(model.transitions),
+            solve(np.ascontiguousarray(y), np.ascontiguousarray(p), sp_idx, sp_coef, sp_ptr, len(model.transitions),
                   active.copy(), np.ascontiguousarray(t_start, dtype=float), np.ascontiguousarray(t_stop, dtype=float),
                   np.ascontiguousarray(t_eval, dtype=float), out, y_end, status, self.rtol, self.atol, self.max_steps,
                   self.negative_tol, counters, scale)
