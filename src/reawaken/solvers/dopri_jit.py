@@ -17,7 +17,7 @@ import numpy as np
 from .._typing import FloatArray, IntArray
 from ..model.compile import CompiledModel
 from ..model.events import EventSchedule
-from ._jit import jit_rates, numba
+from ._jit import jit_rates, numba, structure_key
 from ._piecewise import integrate_piecewise
 from .base import Feature
 from .dopri import _E, _P
@@ -28,7 +28,8 @@ _KERNELS: dict[str, Any] = {}
 def _kernel(model: CompiledModel) -> Any:
     """The solver compiled for one model: the rate function is a closure constant, not an argument, so
     LLVM can inline it into the stage loop instead of calling through a function pointer."""
-    cached = _KERNELS.get(model.hash)
+    key = structure_key(model)
+    cached = _KERNELS.get(key)
     if cached is not None:
         return cached
     nb = numba()
@@ -172,7 +173,7 @@ def _kernel(model: CompiledModel) -> Any:
             counters[i, 0] += steps
             counters[i, 1] += nev
 
-    _KERNELS[model.hash] = solve
+    _KERNELS[key] = solve
     return solve
 
 
