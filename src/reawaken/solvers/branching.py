@@ -39,9 +39,9 @@ class CloneResult:
 @cache
 def _kernels() -> dict[str, Any]:
     nb = numba()
-    from .ssa import _kernels as ssa_kernels  # the same stream function as the SSA
+    from .ssa import uniform_function  # the same stream function as the SSA
 
-    uniform = ssa_kernels()["uniform_fn"]
+    uniform = uniform_function()
     one = np.uint64(1)
 
     @nb.njit(parallel=True)

@@ -20,15 +20,18 @@ from .._rng import stream_keys
 from .._typing import FloatArray, IntArray
 from ..model.compile import CompiledModel
 from ..model.events import EventSchedule
-from ._jit import jit_rates, numba
+from ._jit import jit_rates, numba, structure_key
 from ._piecewise import integrate_piecewise
 from .base import Feature
 
 _PURPOSE_SSA = 11
+# Fast-math without 'nnan'/'ninf' (NaN must still be detected); 'afn' lets log() use the fast libm path.
+_FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
 
 @cache
-def _kernels() -> dict[str, Any]:
+def uniform_function() -> Any:
+    """The per-stream uniform draw, compiled (shared by the SSA and the clone solver)."""
     nb = numba()
     golden = np.uint64(0x9E3779B97F4A7C15)
     m1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -44,8 +47,25 @@ def _kernels() -> dict[str, Any]:
         z = z ^ (z >> s31)
         return (np.float64(z >> s11) + 0.5) * (1.0 / 9007199254740992.0)
 
-    @nb.njit(parallel=True)
-    def direct(rates_fn, y_start, params, stoich_t, keys, counters, active, t_starts, t_ends, t_out, out, y_end,
+    return uniform
+
+
+_MODEL_KERNELS: dict[str, dict[str, Any]] = {}
+
+
+def _kernels(model: CompiledModel) -> dict[str, Any]:
+    """Direct method and tau-leaping compiled for one model structure; the rate function is a closure
+    constant so it is inlined into the event loop (no function-pointer call per event)."""
+    key = structure_key(model)
+    if key in _MODEL_KERNELS:
+        return _MODEL_KERNELS[key]
+    nb = numba()
+    rates_fn = jit_rates(model)
+    uniform = uniform_function()
+    one = np.uint64(1)
+
+    @nb.njit(parallel=True, fastmath=_FASTMATH)
+    def direct(y_start, params, stoich_t, keys, counters, active, t_starts, t_ends, t_out, out, y_end,
                status, max_events):  # noqa: ANN001, ANN202
         n, ns = y_start.shape
         n_tr = stoich_t.shape[0]
@@ -70,8 +90,8 @@ def _kernels() -> dict[str, Any]:
                 rates_fn(y, params[i], t, a)
                 a0 = 0.0
                 for r in range(n_tr):
-                    if a[r] < 0.0 or not math.isfinite(a[r]):
-                        a[r] = 0.0 if a[r] < 0.0 else a[r]
+                    if a[r] < 0.0:  # a negative propensity (an undershooting rate law) cannot fire
+                        a[r] = 0.0
                     a0 += a[r]
                 if not math.isfinite(a0):
                     status[i] = 3
@@ -131,7 +151,7 @@ def _kernels() -> dict[str, Any]:
         return (k if k > 0.0 else 0.0), c
 
     @nb.njit(parallel=True)
-    def tau_leap(rates_fn, y_start, params, stoich_t, keys, counters, active, t_starts, t_ends, t_out, out, y_end,
+    def tau_leap(y_start, params, stoich_t, keys, counters, active, t_starts, t_ends, t_out, out, y_end,
                  status, tau_max, max_steps):  # noqa: ANN001, ANN202
         n, ns = y_start.shape
         n_tr = stoich_t.shape[0]
@@ -199,7 +219,8 @@ def _kernels() -> dict[str, Any]:
             y_end[i, :] = y
             counters[i] = c
 
-    return {"direct": direct, "tau_leap": tau_leap, "uniform_fn": uniform}
+    _MODEL_KERNELS[key] = {"direct": direct, "tau_leap": tau_leap}
+    return _MODEL_KERNELS[key]
 
 
 class _StochasticBase:
@@ -208,8 +229,7 @@ class _StochasticBase:
     def _run(self, model: CompiledModel, y0: FloatArray, params: FloatArray, t_eval: FloatArray,
              events: Sequence[EventSchedule], seed: int, first_path: int, kernel: str,
              extra: tuple[Any, ...]) -> tuple[FloatArray, IntArray, dict[str, float]]:
-        fn = _kernels()[kernel]
-        rates = jit_rates(model)
+        fn = _kernels(model)[kernel]
         n = y0.shape[0]
         keys = stream_keys(seed, np.arange(first_path, first_path + n, dtype=np.uint64), _PURPOSE_SSA)
         counters = np.zeros(n, dtype=np.uint64)
@@ -218,7 +238,7 @@ class _StochasticBase:
         def segment(y, p, active, t_start, t_stop, t_eval, out):  # noqa: ANN001, ANN202
             y_end = np.full_like(y, np.nan)
             status = np.zeros(n, dtype=np.int64)
-            fn(rates, np.ascontiguousarray(y), np.ascontiguousarray(p), stoich_t, keys, counters, active.copy(),
+            fn(np.ascontiguousarray(y), np.ascontiguousarray(p), stoich_t, keys, counters, active.copy(),
                np.ascontiguousarray(t_start, dtype=float), np.ascontiguousarray(t_stop, dtype=float),
                np.ascontiguousarray(t_eval, dtype=float), out, y_end, status, *extra)
             return y_end, status
