@@ -39,9 +39,10 @@ class CloneResult:
 @cache
 def _kernels() -> dict[str, Any]:
     nb = numba()
-    from .ssa import uniform_function  # the same stream function as the SSA
+    from .ssa import poisson_function, uniform_function  # the same streams as the SSA
 
     uniform = uniform_function()
+    poisson = poisson_function()
     one = np.uint64(1)
 
     @nb.njit(parallel=True)
@@ -129,28 +130,6 @@ def _kernels() -> dict[str, Any]:
                 for s in range(n_ty):
                     counts[i, k_obs, s] = x[s]
                 k_obs += 1
-
-    @nb.njit(inline="always")
-    def poisson(lam, key, c):  # noqa: ANN001, ANN202
-        if lam <= 0.0:
-            return 0.0, c
-        if lam < 30.0:
-            u = uniform(key, c)
-            c += one
-            k = 0.0
-            p = math.exp(-lam)
-            cdf = p
-            while u > cdf and k < 1000.0:
-                k += 1.0
-                p *= lam / k
-                cdf += p
-            return k, c
-        u1 = uniform(key, c)
-        u2 = uniform(key, c + one)
-        c += np.uint64(2)
-        z = math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
-        k = math.floor(lam + math.sqrt(lam) * z + 0.5)
-        return (k if k > 0.0 else 0.0), c
 
     @nb.njit(parallel=True)
     def leap(grid, rates, acting, change, start, init, keys, obs_index, threshold, counts, first, status,

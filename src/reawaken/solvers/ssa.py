@@ -50,6 +50,39 @@ def uniform_function() -> Any:
     return uniform
 
 
+@cache
+def poisson_function() -> Any:
+    """Poisson counts from the per-stream uniforms: inversion below a mean of 30 (exact), a normal
+    approximation with continuity correction above (tau-leaping is approximate anyway)."""
+    nb = numba()
+    uniform = uniform_function()
+    one = np.uint64(1)
+
+    @nb.njit(inline="always")
+    def poisson(lam, key, c):  # noqa: ANN001, ANN202
+        if lam <= 0.0:
+            return 0.0, c
+        if lam < 30.0:
+            u = uniform(key, c)
+            c += one
+            k = 0.0
+            p = math.exp(-lam)
+            cdf = p
+            while u > cdf and k < 1000.0:
+                k += 1.0
+                p *= lam / k
+                cdf += p
+            return k, c
+        u1 = uniform(key, c)
+        u2 = uniform(key, c + one)
+        c += np.uint64(2)
+        z = math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
+        k = math.floor(lam + math.sqrt(lam) * z + 0.5)
+        return (k if k > 0.0 else 0.0), c
+
+    return poisson
+
+
 _MODEL_KERNELS: dict[str, dict[str, Any]] = {}
 
 
@@ -62,6 +95,7 @@ def _kernels(model: CompiledModel) -> dict[str, Any]:
     nb = numba()
     rates_fn = jit_rates(model)
     uniform = uniform_function()
+    poisson = poisson_function()
     one = np.uint64(1)
 
     @nb.njit(parallel=True, fastmath=_FASTMATH)
@@ -126,29 +160,6 @@ def _kernels(model: CompiledModel) -> dict[str, Any]:
                 j += 1
             y_end[i, :] = y
             counters[i] = c
-
-    @nb.njit(inline="always")
-    def poisson(lam, key, c):  # noqa: ANN001, ANN202
-        # Inversion for small means (exact); normal approximation with continuity correction above 30.
-        if lam <= 0.0:
-            return 0.0, c
-        if lam < 30.0:
-            u = uniform(key, c)
-            c += one
-            k = 0.0
-            p = math.exp(-lam)
-            cdf = p
-            while u > cdf and k < 1000.0:
-                k += 1.0
-                p *= lam / k
-                cdf += p
-            return k, c
-        u1 = uniform(key, c)
-        u2 = uniform(key, c + one)
-        c += np.uint64(2)
-        z = math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
-        k = math.floor(lam + math.sqrt(lam) * z + 0.5)
-        return (k if k > 0.0 else 0.0), c
 
     @nb.njit(parallel=True)
     def tau_leap(y_start, params, stoich_t, keys, counters, active, t_starts, t_ends, t_out, out, y_end,
