@@ -110,6 +110,40 @@ def human_figure(human: Sequence[Episode]) -> str:
     return _png(fig)
 
 
+def targets_figure(targets: Sequence[Mapping[str, Any]]) -> str:
+    """Each calibration target as its accepted range (bar) and the model's value (dot): the fit at a glance.
+
+    Values are shown relative to the accepted range: 0 = lower bound, 1 = upper bound (one-sided ranges
+    are drawn from the bound to twice the model's distance, arrows mark the open side).
+    """
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(11, 0.32 * len(targets) + 1.2), constrained_layout=True)
+    for row, t in enumerate(targets):
+        lo, hi, v = float(t["low"]), float(t["high"]), float(t["value"])
+        y = len(targets) - 1 - row
+        colour = "tab:green" if t["ok"] else "tab:red"
+        if np.isfinite(lo) and np.isfinite(hi):
+            pos = (v - lo) / (hi - lo) if hi > lo else 0.5
+            ax.plot([0, 1], [y, y], color="0.75", lw=6, solid_capstyle="butt")
+        elif np.isfinite(lo):  # value must be >= lo
+            pos = 1.0 + np.log10(max(v, 1e-300) / lo) if lo > 0 else (1.0 if v >= lo else -0.5)
+            ax.plot([1, 3], [y, y], color="0.75", lw=6, solid_capstyle="butt")
+            ax.annotate("", xy=(3.1, y), xytext=(2.9, y), arrowprops={"arrowstyle": "->", "color": "0.6"})
+        else:  # value must be <= hi
+            pos = -np.log10(max(hi, 1e-300) / max(v, 1e-300)) if v > 0 and hi > 0 else 0.0
+            ax.plot([-2, 0], [y, y], color="0.75", lw=6, solid_capstyle="butt")
+        ax.plot([np.clip(pos, -2.2, 3.2)], [y], "o", color=colour, ms=7)
+        ax.text(3.35, y, f"{t['id']}: {t['claim'][:70]} = {_fmt(v)}", va="center", fontsize=7)
+    ax.set_yticks([])
+    ax.set_xlim(-2.3, 9.5)
+    ax.set_xticks([])
+    ax.set_title("calibration targets: grey = accepted range (two-sided ranges scaled to [0, 1]; "
+                 "one-sided in decades beyond the bound), dot = model", fontsize=9)
+    for side in ("top", "right", "left", "bottom"):
+        ax.spines[side].set_visible(False)
+    return _png(fig)
+
+
 def _fmt(x: Any) -> str:
     if x is None:
         return "-"
@@ -163,6 +197,7 @@ def render_demo_report(
 <h2>Calibration targets ({n_ok} of {len(targets)} met)</h2>
 <p class=note>Each value is measured on a fresh simulation. Per-time-point counts of the paper were not available;
 targets are the firm claims of science.md &sect;4a with the tolerances given there.</p>
+<img src="{targets_figure(targets)}" alt="calibration targets">
 {_targets_table(targets)}
 <h2>Mouse panel: lung DCC burden</h2>
 <img src="{fold_figure(panel)}" alt="DCC fold over time">
