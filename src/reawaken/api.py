@@ -19,7 +19,7 @@ from .experiments.targets import evaluate_targets, target_scenarios
 from .io import OutputDir, build_manifest, write_json, write_table
 from .model.library.hosts import profile
 from .scenarios import Scenario
-from .solvers import Status
+from .solvers import Status, Trajectories
 from .tables import TRAJECTORIES
 
 
@@ -36,14 +36,11 @@ class RunResult:
 
 
 def _trajectory_columns(episodes: Sequence[Episode]) -> dict[str, np.ndarray]:
-    n_t, n_sp = episodes[0].values.shape
-    values = np.stack([ep.values for ep in episodes])
-    return {
-        "subject": np.repeat(np.arange(len(episodes), dtype=np.int64), n_t * n_sp),
-        "time_days": np.tile(np.repeat(episodes[0].time, n_sp), len(episodes)),
-        "species": np.tile(np.asarray(episodes[0].species, dtype=object), len(episodes) * n_t),
-        "value": values.reshape(-1),
-    }
+    """Long-format columns of episodes that share one time grid (the layout of ``Trajectories.columns``)."""
+    first = episodes[0]
+    traj = Trajectories(first.time, first.species, np.stack([ep.values for ep in episodes]),
+                        np.array([ep.status for ep in episodes], dtype=np.int64))
+    return traj.columns()
 
 
 def _status_counts(episodes: Sequence[Episode]) -> dict[str, int]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..model.compile import compile_model
 from ..scenarios import CD4Depletion, CD8Depletion, IL6Knockout, Scenario
 from .readouts import dcc_total
 from .run import Episode, run_scenarios
@@ -59,10 +60,12 @@ def prolif_fraction(ep: Episode, day: float) -> float:
 
 
 def cd8_antitumour(ep: Episode, day: float) -> float:
-    """CD8 activation/cytotoxicity at DCCs (the model's ``cd8_antitumour`` assignment) on ``day``."""
-    p = {q.name: q.value for q in ep.spec.parameters}
-    cd8, cd4 = value_at(ep, "cd8", day), value_at(ep, "cd4", day)
-    return cd8 / (cd8 + p["K_E"]) / (1.0 + cd4 / p["K_cd4"])
+    """CD8 activation/cytotoxicity at DCCs on ``day``: the model's own ``cd8_antitumour`` assignment
+    evaluated on the episode's state (no formula restated here)."""
+    model = compile_model(ep.spec)
+    state = np.array([[np.interp(day, ep.time, ep.column(s)) for s in ep.species]])
+    params = np.array([[q.value for q in ep.spec.parameters]])
+    return float(model.assignment("cd8_antitumour", state, params, day)[0])
 
 
 @dataclass(frozen=True)
