@@ -51,11 +51,8 @@ def _status_counts(episodes: Sequence[Episode]) -> dict[str, int]:
     return counts
 
 
-def simulate_scenario(scenario: Scenario, *, days: float = 270.0, out_dir: Path | None = None) -> RunResult:
-    """Simulate one scenario; with ``out_dir``, write trajectories.parquet, readouts.json, figure.png and
-    manifest.json there (atomically: all or nothing)."""
-    started = time.perf_counter()
-    (episode,) = run_scenarios([scenario], days=days)
+def _describe(scenario: Scenario, episode: Episode, days: float) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Read-outs and manifest of one deterministic episode."""
     readouts = {"scenario": scenario.label, "host": scenario.host, "virus": scenario.virus,
                 "status": Status(episode.status).name, **episode.readouts}
     settings = {"host": scenario.host, "virus": scenario.virus, "days": days,
@@ -65,6 +62,15 @@ def simulate_scenario(scenario: Scenario, *, days: float = 270.0, out_dir: Path 
                 "detection_limit": scenario.profile.detection_limit, "inoculum": scenario.profile.inoculum}
     manifest = build_manifest(command="simulate", settings=settings, specs=[(scenario.label, episode.spec)],
                               status=_status_counts([episode]))
+    return readouts, manifest
+
+
+def simulate_scenario(scenario: Scenario, *, days: float = 270.0, out_dir: Path | None = None) -> RunResult:
+    """Simulate one scenario; with ``out_dir``, write trajectories.parquet, readouts.json, figure.png and
+    manifest.json there (atomically: all or nothing)."""
+    started = time.perf_counter()
+    (episode,) = run_scenarios([scenario], days=days)
+    readouts, manifest = _describe(scenario, episode, days)
     files: tuple[str, ...] = ()
     if out_dir is not None:
         from .report.figures import episode_figure
@@ -96,11 +102,12 @@ def simulate_stochastic(
     from .experiments.stochastic import run_stochastic
 
     started = time.perf_counter()
-    det = simulate_scenario(scenario, days=days)
     sto = run_stochastic(scenario, days=days, replicates=replicates, seed=seed, method=method,
                          lesion_threshold=lesion_threshold)
-    readouts = {**det.readouts, **sto.readouts()}
-    manifest = dict(det.manifest)
+    episode = sto.host  # the deterministic host episode that drove the clones
+    assert episode is not None
+    det_readouts, manifest = _describe(scenario, episode, days)
+    readouts = {**det_readouts, **sto.readouts()}
     manifest["seed"] = seed
     manifest["command"] = "simulate --stochastic"
     manifest["settings"] = {**manifest["settings"], "replicates": replicates, "method": method,
@@ -110,7 +117,6 @@ def simulate_stochastic(
         from .report.figures import episode_figure, stochastic_figure
         from .tables import REPLICATES
 
-        (episode,) = det.episodes
         with OutputDir(out_dir) as stage:
             write_table(stage.path / "trajectories.parquet", _trajectory_columns([episode]), TRAJECTORIES,
                         {"scenario": scenario.label})
@@ -129,7 +135,7 @@ def simulate_stochastic(
             manifest["elapsed_s"] = round(time.perf_counter() - started, 3)
             write_json(stage.path / "manifest.json", manifest)
         files = tuple(stage.files)
-    return RunResult(det.episodes, readouts, manifest, out_dir, files, {"stochastic": sto})
+    return RunResult((episode,), readouts, manifest, out_dir, files, {"stochastic": sto})
 
 
 def export_sbml(scenario: Scenario, path: Path) -> Path:
