@@ -45,6 +45,22 @@ def _kernels() -> dict[str, Any]:
     poisson = poisson_function()
     one = np.uint64(1)
 
+    @nb.njit(inline="always")
+    def found(grid, obs_index, t, x, counts_i, threshold, first, i):  # noqa: ANN001, ANN202
+        """Start a clone at time t: its grid interval, and the observations it has already reached."""
+        j = np.searchsorted(grid, t, side="right") - 1  # grid[j] <= t < grid[j + 1]
+        if j < 0:
+            j = 0
+        k_obs = 0
+        while k_obs < obs_index.shape[0] and obs_index[k_obs] <= j and grid[obs_index[k_obs]] < t:
+            k_obs += 1  # observations before the clone was founded stay zero
+        while k_obs < obs_index.shape[0] and grid[obs_index[k_obs]] == t:
+            counts_i[k_obs, :] = x
+            k_obs += 1
+        if x.sum() >= threshold:
+            first[i] = t
+        return j, k_obs
+
     @nb.njit(parallel=True)
     def exact(grid, rates, acting, change, start, init, keys, obs_index, threshold, counts, first, status,
               max_events):  # noqa: ANN001, ANN202
@@ -58,22 +74,7 @@ def _kernels() -> dict[str, Any]:
             t = start[i]
             c = np.uint64(0)
             key = keys[i]
-            # interval containing t: grid[j] <= t < grid[j+1]
-            j = np.searchsorted(grid, t, side="right") - 1
-            if j < 0:
-                j = 0
-            k_obs = 0
-            while k_obs < n_obs and obs_index[k_obs] <= j and grid[obs_index[k_obs]] < t:
-                k_obs += 1  # observations before the clone was founded stay zero
-            while k_obs < n_obs and grid[obs_index[k_obs]] == t:
-                for s in range(n_ty):
-                    counts[i, k_obs, s] = x[s]
-                k_obs += 1
-            size = 0.0
-            for s in range(n_ty):
-                size += x[s]
-            if size >= threshold:
-                first[i] = t
+            j, k_obs = found(grid, obs_index, t, x, counts[i], threshold, first, i)
             events = 0
             while j < n_g - 1:
                 total_cells = 0.0
@@ -145,21 +146,7 @@ def _kernels() -> dict[str, Any]:
             t = start[i]
             c = np.uint64(0)
             key = keys[i]
-            j = np.searchsorted(grid, t, side="right") - 1
-            if j < 0:
-                j = 0
-            k_obs = 0
-            while k_obs < n_obs and obs_index[k_obs] <= j and grid[obs_index[k_obs]] < t:
-                k_obs += 1  # observations before the clone was founded stay zero
-            while k_obs < n_obs and grid[obs_index[k_obs]] == t:
-                for s in range(n_ty):
-                    counts[i, k_obs, s] = x[s]
-                k_obs += 1
-            size = 0.0
-            for s in range(n_ty):
-                size += x[s]
-            if size >= threshold:
-                first[i] = t
+            j, k_obs = found(grid, obs_index, t, x, counts[i], threshold, first, i)
             while j < n_g - 1:
                 total_cells = 0.0
                 for s in range(n_ty):

@@ -98,12 +98,21 @@ def _kernels(model: CompiledModel) -> dict[str, Any]:
     poisson = poisson_function()
     one = np.uint64(1)
 
+    @nb.njit(inline="always")
+    def output_window(t_out, t_start, t_end):  # noqa: ANN001, ANN202 -- outputs in (t_start, t_end]
+        j = 0
+        while j < t_out.shape[0] and t_out[j] <= t_start:
+            j += 1
+        j_last = j
+        while j_last < t_out.shape[0] and t_out[j_last] <= t_end:
+            j_last += 1
+        return j, j_last
+
     @nb.njit(parallel=True, fastmath=_FASTMATH)
     def direct(y_start, params, stoich_t, keys, counters, active, t_starts, t_ends, t_out, out, y_end,
                status, max_events):  # noqa: ANN001, ANN202
         n, ns = y_start.shape
         n_tr = stoich_t.shape[0]
-        n_out = t_out.shape[0]
         for i in nb.prange(n):
             if not active[i]:
                 continue
@@ -113,12 +122,7 @@ def _kernels(model: CompiledModel) -> dict[str, Any]:
             key = keys[i]
             t_end = t_ends[i]
             t = t_starts[i]
-            j = 0
-            while j < n_out and t_out[j] <= t:
-                j += 1
-            j_last = j
-            while j_last < n_out and t_out[j_last] <= t_end:
-                j_last += 1
+            j, j_last = output_window(t_out, t, t_end)
             events = 0
             while True:
                 rates_fn(y, params[i], t, a)
@@ -166,7 +170,6 @@ def _kernels(model: CompiledModel) -> dict[str, Any]:
                  status, tau_max, max_steps):  # noqa: ANN001, ANN202
         n, ns = y_start.shape
         n_tr = stoich_t.shape[0]
-        n_out = t_out.shape[0]
         for i in nb.prange(n):
             if not active[i]:
                 continue
@@ -177,12 +180,7 @@ def _kernels(model: CompiledModel) -> dict[str, Any]:
             key = keys[i]
             t_end = t_ends[i]
             t = t_starts[i]
-            j = 0
-            while j < n_out and t_out[j] <= t:
-                j += 1
-            j_last = j
-            while j_last < n_out and t_out[j_last] <= t_end:
-                j_last += 1
+            j, j_last = output_window(t_out, t, t_end)
             steps = 0
             while t < t_end:
                 while j < j_last and t_out[j] <= t:
