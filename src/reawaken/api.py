@@ -6,7 +6,7 @@ Nothing here does numerics itself; it wires scenarios, experiments, I/O and the 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -96,6 +96,7 @@ def simulate_stochastic(
     method: str = "exact",
     lesion_threshold: float = 50.0,
     out_dir: Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> RunResult:
     """The deterministic episode plus ``replicates`` stochastic lungs (clones, lesions); with ``out_dir``,
     writes what :func:`simulate_scenario` writes plus stochastic.json and replicates.parquet."""
@@ -103,7 +104,7 @@ def simulate_stochastic(
 
     started = time.perf_counter()
     sto = run_stochastic(scenario, days=days, replicates=replicates, seed=seed, method=method,
-                         lesion_threshold=lesion_threshold)
+                         lesion_threshold=lesion_threshold, progress=progress)
     episode = sto.host  # the deterministic host episode that drove the clones
     assert episode is not None
     det_readouts, manifest = _describe(scenario, episode, days)

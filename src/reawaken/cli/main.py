@@ -147,6 +147,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
+def _progress(done: int, total: int) -> None:
+    """Progress of long stochastic runs on an interactive terminal (stderr; stdout stays clean for --json)."""
+    end = "\n" if done >= total else ""
+    print(f"\rstochastic lungs: {done}/{total} ({100 * done // total}%)", end=end, file=sys.stderr, flush=True)
+
+
 def _scenario(args: argparse.Namespace):  # noqa: ANN202
     from ..scenarios import Scenario, parse_intervention
 
@@ -177,7 +183,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         if args.stochastic:
             result = api.simulate_stochastic(scenario, days=args.days, replicates=args.replicates, seed=args.seed,
                                              method=args.method, lesion_threshold=args.lesion_threshold,
-                                             out_dir=args.out)
+                                             out_dir=args.out, progress=_progress if sys.stderr.isatty() else None)
         else:
             result = api.simulate_scenario(scenario, days=args.days, out_dir=args.out)
         if args.json:

@@ -16,7 +16,7 @@ so results do not depend on chunking or the number of workers.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 
@@ -258,9 +258,11 @@ def run_stochastic(
     report_days: Sequence[float] = REPORT_DAYS,
     chunk_size: int | None = None,
     executor: Executor | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> StochasticResult:
     """Simulate ``replicates`` lungs for ``scenario``. Chunks of replicates may run on any executor; the
-    result is identical for every chunk size and worker count."""
+    result is identical for every chunk size and worker count. ``progress(done, total)`` is called after
+    each chunk (long runs are split into ~20 chunks when a callback is given and no chunk size is)."""
     if not (isinstance(replicates, (int, np.integer)) and replicates >= 1):
         raise ValueError(f"replicates must be a positive integer, got {replicates!r}")
     if not (isinstance(seed, (int, np.integer)) and 0 <= seed < 2**63):
@@ -274,14 +276,16 @@ def run_stochastic(
     obs_index = np.searchsorted(proc.grid, obs_days)
     if not np.allclose(proc.grid[obs_index], obs_days):
         raise ValueError(f"report days {obs_days} must lie on the output grid")
-    size = int(chunk_size or replicates)
+    size = int(chunk_size or (max(1, -(-replicates // 20)) if progress is not None else replicates))
     starts = list(range(0, replicates, size))
     args = [(proc, obs_index, int(seed), s, min(size, replicates - s), method, float(lesion_threshold), float(tau))
             for s in starts]
-    if executor is None:
-        chunks = [_simulate_chunk(*a) for a in args]
-    else:
-        chunks = list(executor.map(_simulate_chunk_args, args))
+    chunks = []
+    results = (_simulate_chunk(*a) for a in args) if executor is None else executor.map(_simulate_chunk_args, args)
+    for chunk in results:
+        chunks.append(chunk)
+        if progress is not None:
+            progress(sum(c.total.shape[0] for c in chunks), replicates)
     return StochasticResult(
         scenario, obs_days, int(seed), method, float(lesion_threshold), proc.d0,
         np.vstack([c.total for c in chunks]), np.vstack([c.lesions_present for c in chunks]),
