@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .._version import __version__
@@ -33,44 +33,26 @@ def _days_list(text: str) -> tuple[float, ...]:
     return days
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"{text!r} must be a positive number of days")
-    return value
+def _number(convert: Callable[[str], float], ok: Callable[[float], bool], need: str) -> Callable[[str], float]:
+    """An argparse type: ``convert`` the text, then require ``ok`` (``need`` says what is required)."""
+    kind = "whole number" if convert is int else "number"
+
+    def parse(text: str) -> float:
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {kind}") from None
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"{text!r} {need}")
+        return value
+
+    return parse
 
 
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be a fraction between 0 and 1")
-    return value
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
-    return value
-
-
-def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if not 0 <= value < 2**63:
-        raise argparse.ArgumentTypeError(f"{text!r} must be between 0 and 2^63 - 1")
-    return value
+_positive = _number(float, lambda v: math.isfinite(v) and v > 0, "must be a positive number of days")
+_fraction = _number(float, lambda v: 0.0 <= v <= 1.0, "must be a fraction between 0 and 1")
+_count = _number(int, lambda v: v >= 1, "must be at least 1")
+_seed = _number(int, lambda v: 0 <= v < 2**63, "must be between 0 and 2^63 - 1")
 
 
 def _assignment(text: str) -> tuple[str, float]:
