@@ -9,6 +9,7 @@ Nothing is ever passed to ``eval``: the parsed tree is turned into a tree of Num
 from __future__ import annotations
 
 import ast
+import functools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -64,6 +65,15 @@ class Expression:
 
 
 def parse(text: str, *, context: str = "expression") -> Expression:
+    """Parse ``text`` (memoised: specs are re-validated on every ``with_values``, and the same rate laws
+    recur; an :class:`Expression` is immutable, so sharing one is safe). """
+    if not isinstance(text, str) or not text.strip():
+        raise ExpressionError(f"{context}: empty rate expression {text!r}; write e.g. 'k * X'")
+    return _parse_cached(text, context)
+
+
+@functools.lru_cache(maxsize=8192)
+def _parse_cached(text: str, context: str) -> Expression:
     """Parse ``text`` into an :class:`Expression`, rejecting anything outside the whitelist.
 
     Raises

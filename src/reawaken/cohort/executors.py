@@ -1,0 +1,65 @@
+"""Where chunks run: in this process, on a local process pool, or on a Dask distributed cluster.
+
+Results are yielded as chunks finish (in any order); a chunk's result does not depend on where it ran.
+Dask is imported only when asked for (extra ``distributed``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from typing import Any, TypeVar
+
+from ..errors import ConfigError
+
+T = TypeVar("T")
+
+
+def run_tasks(func: Callable[[Any], T], tasks: Sequence[tuple[int, Any]], *, workers: int | None = None,
+              scheduler: str | None = None, local: str = "processes") -> Iterator[tuple[int, T]]:
+    """Yield ``(key, func(arg))`` for every ``(key, arg)`` in ``tasks``.
+
+    ``scheduler``: address of a running Dask scheduler (``tcp://HOST:PORT``). ``workers``: with
+    ``local="dask"`` the size of a local Dask cluster started for this run, otherwise of a local process
+    pool. With neither (or one task) everything runs in this process.
+    """
+    if scheduler is not None or local == "dask":
+        yield from _dask(func, tasks, scheduler, workers)
+        return
+    n = workers if workers is not None else 1
+    if n <= 1 or len(tasks) <= 1:
+        for key, arg in tasks:
+            yield key, func(arg)
+        return
+    with ProcessPoolExecutor(max_workers=min(n, len(tasks))) as pool:
+        futures = {pool.submit(func, arg): key for key, arg in tasks}
+        for fut in as_completed(futures):
+            yield futures[fut], fut.result()
+
+
+def _dask(func: Callable[[Any], T], tasks: Sequence[tuple[int, Any]], scheduler: str | None,
+          workers: int | None) -> Iterator[tuple[int, T]]:
+    try:
+        from distributed import Client, LocalCluster
+        from distributed import as_completed as dask_completed
+    except ImportError:  # pragma: no cover - depends on the install
+        raise ConfigError("Dask is not installed; pip install 'reawaken[distributed]'") from None
+    cluster = None
+    if scheduler is None:
+        cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        client = Client(cluster)
+    else:
+        try:
+            client = Client(scheduler, timeout="10s")
+        except OSError as exc:
+            raise ConfigError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+    try:
+        futures = {client.submit(func, arg, pure=False): key for key, arg in tasks}
+        for fut in dask_completed(list(futures)):
+            yield futures[fut], fut.result()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()

@@ -1,0 +1,275 @@
+"""Simulate a virtual cohort in chunks of people: a pure function of (config, tables, seed, id range).
+
+``simulate_chunk`` returns plain NumPy columns (a person table, and per arm an event table and counts)
+that ``reawaken.io`` writes to Parquet. Every random draw is keyed by (seed, person id, purpose), so a
+chunk's result does not depend on how the cohort was cut or where the chunk ran.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .._rng import counter_uniforms, stream_keys
+from .._typing import FloatArray
+from .config import CohortConfig
+from .episodes import AntiIL6Policy, EpisodeTables, build_episode_tables
+from .exposure import INFLUENZA, Candidates, draw_candidates, vaccinations, vaccine_state
+from .kernel import CAUSE_CANCER, CAUSE_NONE, CAUSE_OTHER, run_people
+from .people import YEAR, People, draw_people
+from .slow import SlowDynamics, slow_dynamics
+
+PURPOSE_EXP = 6
+EVENT_KINDS = ("influenza", "sars-cov-2", "vaccination-influenza", "vaccination-sars-cov-2", "antiviral",
+               "anti-il6", "lung_metastasis", "distant_relapse", "death", "end_of_follow_up")
+CAUSES = ("", "breast_cancer", "covid-19", "influenza", "other")
+MONTH = YEAR / 12.0
+MAX_DOSE_MG = 800.0  # tocilizumab COVID-19 label: 8 mg/kg, at most 800 mg (science.md 3.5)
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One policy applied to the same people and infection draws (common random numbers)."""
+
+    name: str
+    infections: bool = True
+    influenza_vaccine_coverage: float | None = None
+    sars_cov_2_vaccine_coverage: float | None = None
+    sars_cov_2_booster_coverage: float | None = None
+    influenza_antiviral_share: float | None = None
+    sars_cov_2_antiviral_share: float | None = None
+    anti_il6: AntiIL6Policy | None = None
+    body_weight_kg: float = 70.0
+
+
+def arms_from_config(config: CohortConfig, names: Sequence[str]) -> tuple[Arm, ...]:
+    from ..errors import ConfigError
+
+    out = []
+    for name in names:
+        if name not in config.arms:
+            raise ConfigError(f"unknown arm {name!r}; the config defines: {', '.join(config.arms)}")
+        a = dict(config.arms[name])
+        policy = None
+        if "anti_il6_threshold" in a:
+            policy = AntiIL6Policy(a.pop("anti_il6_threshold"), a.pop("anti_il6_dose_mg_per_kg", 8.0),
+                                   a.pop("anti_il6_delay_days", 1.0))
+        elif {"anti_il6_dose_mg_per_kg", "anti_il6_delay_days"} & set(a):
+            raise ConfigError(f"[arms.{name}] sets an anti-IL-6 dose but no anti_il6_threshold")
+        out.append(Arm(name=name, anti_il6=policy, **a))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Model:
+    """Everything a chunk needs besides its id range: config, episode tables, slow dynamics, arms."""
+
+    config: CohortConfig
+    arms: tuple[Arm, ...]
+    tables: EpisodeTables
+    slow: SlowDynamics
+    years: float
+
+    @property
+    def policies(self) -> tuple[AntiIL6Policy, ...]:
+        return self.tables.policies
+
+
+def build_model(config: CohortConfig, arms: Sequence[Arm], *, years: float | None = None,
+                n_severity: int = 65) -> Model:
+    """Solve the episode tables (the within-host model for every condition) and the slow dynamics."""
+    policies = tuple(dict.fromkeys(a.anti_il6 for a in arms if a.anti_il6 is not None))
+    tables = build_episode_tables(
+        episode_days=config.get("mechanism", "episode_days"), n_severity=n_severity, policies=policies,
+        antiviral_start_days=(config.get("influenza", "antiviral_start_days"),
+                              config.get("sars_cov_2", "antiviral_start_days")))
+    return Model(config, tuple(arms), tables, slow_dynamics(),
+                 float(config.get("cohort", "years") if years is None else years))
+
+
+def model_with_tables(config: CohortConfig, arms: Sequence[Arm], tables: EpisodeTables,
+                      years: float | None = None) -> Model:
+    """A model from previously solved tables (a resumed run)."""
+    return Model(config, tuple(arms), tables, slow_dynamics(),
+                 float(config.get("cohort", "years") if years is None else years))
+
+
+def simulate_chunk_task(args: tuple[Model, int, int, int]) -> ChunkResult:
+    """``simulate_chunk`` on one tuple (for executors' ``map``/``submit``)."""
+    return simulate_chunk(*args)
+
+
+@dataclass
+class ChunkResult:
+    first: int
+    count: int
+    persons: dict[str, np.ndarray]
+    events: dict[str, dict[str, np.ndarray]]  # arm -> columns
+    counts: dict[str, dict[str, float]]  # arm -> summary counts
+    monthly: dict[str, dict[str, np.ndarray]] = field(default_factory=dict)  # arm -> series by month
+    lung_flag: dict[str, np.ndarray] = field(default_factory=dict)  # arm -> lung metastasis per person
+
+    def marker(self) -> dict[str, Any]:
+        """What a finished chunk records: its counts, monthly series and paired (CRN) differences
+        in lung metastases against the first arm."""
+        arms = list(self.counts)
+        ref = self.lung_flag[arms[0]].astype(np.int64)
+        paired = {}
+        for a in arms:
+            d = ref - self.lung_flag[a].astype(np.int64)
+            paired[a] = {"sum": int(d.sum()), "sum_sq": int((d * d).sum())}
+        return {"first": self.first, "count": self.count, "counts": self.counts,
+                "monthly": {a: {k: v.tolist() for k, v in m.items()} for a, m in self.monthly.items()},
+                "paired_vs_first_arm": paired}
+
+
+def _exponentials(seed: int, ids: np.ndarray, n: int) -> FloatArray:
+    u = counter_uniforms(stream_keys(seed, ids, PURPOSE_EXP)[:, None], np.arange(n)[None, :])
+    return -np.log(u)
+
+
+def simulate_chunk(model: Model, seed: int, first: int, count: int) -> ChunkResult:
+    cfg = model.config
+    ids = np.arange(first, first + count, dtype=np.int64)
+    people = draw_people(cfg, seed, ids)
+    cand = draw_candidates(cfg, seed, people)
+    end_day = model.years * YEAR
+    e = _exponentials(seed, ids, 4)  # lung, other site, background death, cancer death
+    mort = cfg.section("mortality")
+    h65, b = mort["background_annual_at_65"], mort["background_gompertz_slope"]
+    # Gompertz background death: H(t) = h65/b e^{b(a0-65)} (e^{bt} - 1), inverted at an Exp(1) draw
+    bg_years = np.log1p(e[:, 2] * b / (h65 * np.exp(b * (people.age - 65.0)))) / b
+    bg_day = bg_years * YEAR
+    other_dx = e[:, 1] / (people.other_hazard / YEAR)
+    median_cd = mort["metastatic_median_survival_years"] * YEAR / math.log(2.0)
+    cancer_other = other_dx + e[:, 3] * median_cd
+    stop0 = np.minimum(end_day, np.minimum(bg_day, cancer_other))
+    cause0 = np.where(stop0 >= end_day, CAUSE_NONE, np.where(bg_day <= cancer_other, CAUSE_OTHER, CAUSE_CANCER))
+    slow = model.slow
+    w = model.tables.weights
+    since = -people.diagnosis_day
+    e1 = np.array([1.0, 0.0, 0.0])
+    x0 = (slow.V @ (np.exp(np.outer(since, slow.lam)) * (slow.Vinv @ e1)).T).T  # burden per dormant cell at dx
+    x0 = x0 / (x0 @ w)[:, None]  # W(0) = 1: kappa carries the person's baseline lung hazard
+    kappa = people.lung_hazard / YEAR
+    mech = cfg.section("mechanism")
+    planted = mech["mode"] == "planted"
+    t = model.tables
+    result = ChunkResult(first, count, _person_columns(people), {}, {}, {})
+    for arm in model.arms:
+        vacc = vaccinations(cfg, seed, people, flu_coverage=arm.influenza_vaccine_coverage,
+                            covid_coverage=arm.sars_cov_2_vaccine_coverage,
+                            booster_coverage=arm.sars_cov_2_booster_coverage)
+        protect, vflag = vaccine_state(cfg, cand, vacc)
+        av_share = np.array([
+            cfg.get("influenza", "antiviral_share") if arm.influenza_antiviral_share is None else arm.influenza_antiviral_share,
+            cfg.get("sars_cov_2", "antiviral_share") if arm.sars_cov_2_antiviral_share is None else arm.sars_cov_2_antiviral_share,
+        ])
+        policy = 0 if arm.anti_il6 is None else 1 + model.policies.index(arm.anti_il6)
+        n, k = cand.day.shape
+        o_lung, o_death, o_w = np.empty(n), np.empty(n), np.empty(n)
+        o_cause = cause0.astype(np.int64).copy()
+        o_ninf = np.empty(n, np.int64)
+        o_occ, o_av = np.empty((n, k), np.int8), np.empty((n, k), np.int8)
+        o_il6, o_dose = np.empty((n, k)), np.empty((n, k))
+        run_people(
+            kappa, x0, end_day, stop0, other_dx, e[:, 3], median_cd, cfg.get("people", "detection_lag_days"), e[:, 0],
+            cand.day, cand.virus, cand.p_base, cand.log_s, cand.u_occur, cand.u_antiviral, cand.u_death,
+            cand.death_risk, cand.antiviral_available, protect, vflag,
+            arm.infections, av_share, policy, mech["episode_days"], cfg.get("sars_cov_2", "reinfection_protection"),
+            cfg.get("sars_cov_2", "protection_waning_days"), cfg.get("sars_cov_2", "vaccine_death_reduction"),
+            mort["infection_death_delay_days"], planted, np.asarray(mech["planted_windows_days"], float),
+            np.asarray(mech["planted_hazard_ratios"], float),
+            t.end, t.cum_w, t.il6_peak, t.treated, t.dose_day, float(t.log_s[0]), float(t.log_s[1] - t.log_s[0]),
+            w, slow.lam, slow.V, slow.Vinv,
+            o_lung, o_death, o_cause, o_w, o_ninf, o_occ, o_il6, o_av, o_dose,
+        )
+        exit_day = np.minimum(o_death, end_day)
+        dose_mg = min(arm.anti_il6.dose_mg_per_kg * arm.body_weight_kg, MAX_DOSE_MG) if arm.anti_il6 else math.nan
+        ev = _events(cfg, people, cand, vacc, o_occ, o_il6, o_av, o_dose, o_lung, other_dx, o_death, o_cause,
+                     exit_day, end_day, dose_mg)
+        result.events[arm.name] = ev
+        result.counts[arm.name] = _counts(ev, exit_day, o_cause)
+        result.monthly[arm.name] = _monthly(ev, end_day)
+        result.lung_flag[arm.name] = np.isfinite(o_lung)
+    return result
+
+
+def _person_columns(p: People) -> dict[str, np.ndarray]:
+    return {"person_id": p.person_id, "age_at_start": p.age, "diagnosis_day": p.diagnosis_day,
+            "subtype": p.subtype, "t_stage": p.t_stage, "nodes": p.nodes, "dcc_burden": p.dcc_burden,
+            "baseline_distant_hazard": p.distant_hazard, "baseline_lung_hazard": p.lung_hazard}
+
+
+def _events(cfg: CohortConfig, people: People, cand: Candidates, vacc: Any, occ: np.ndarray, il6: FloatArray,
+            av: np.ndarray, dose: FloatArray, lung: FloatArray, other_dx: FloatArray, death: FloatArray,
+            cause: np.ndarray, exit_day: FloatArray, end_day: float, dose_mg: float) -> dict[str, np.ndarray]:
+    pid = people.person_id
+    parts: list[tuple[np.ndarray, ...]] = []  # (person, day, kind, severity, il6, cause, dose_mg)
+
+    def add(mask: np.ndarray, days: np.ndarray, kind: np.ndarray | int, sev: np.ndarray | None = None,
+            peak: np.ndarray | None = None, why: np.ndarray | None = None, mg: float = math.nan) -> None:
+        rows, cols = np.nonzero(mask) if mask.ndim == 2 else (np.nonzero(mask)[0], None)
+        pick = (lambda a: a[rows, cols]) if cols is not None else (lambda a: a[rows])  # noqa: E731
+        m = rows.size
+        parts.append((pid[rows], pick(days), np.broadcast_to(pick(kind) if isinstance(kind, np.ndarray) else kind, (m,)),
+                      pick(sev) if sev is not None else np.full(m, np.nan),
+                      pick(peak) if peak is not None else np.full(m, np.nan),
+                      pick(why) if why is not None else np.zeros(m, np.int64), np.full(m, mg)))
+
+    live = cand.day < exit_day[:, None]
+    inf_mask = (occ == 1) & live
+    add(inf_mask, cand.day, cand.virus, np.exp(cand.log_s), il6)  # kind 0/1 = influenza / sars-cov-2
+    av_start = np.where(cand.virus == INFLUENZA, cfg.get("influenza", "antiviral_start_days"),
+                        cfg.get("sars_cov_2", "antiviral_start_days"))
+    av_day = cand.day + av_start
+    add(inf_mask & (av == 1) & (av_day < exit_day[:, None]), av_day, 4)
+    add(inf_mask & np.isfinite(dose) & (dose < exit_day[:, None]), np.where(np.isfinite(dose), dose, 0.0), 5, mg=dose_mg)
+    fday = np.broadcast_to(vacc.flu_day[None, :], vacc.flu_vaccinated.shape)
+    add(vacc.flu_vaccinated & (fday >= 0) & (fday < exit_day[:, None]), fday, 2)
+    cd = vacc.covid_dose_day
+    add(np.isfinite(cd) & (cd >= 0) & (cd < exit_day[:, None]), np.where(np.isfinite(cd), cd, 0.0), 3)
+    add(np.isfinite(lung), np.where(np.isfinite(lung), lung, 0.0), 6)
+    add(other_dx < exit_day, other_dx, 7)
+    died = np.isfinite(death)
+    add(died, np.where(died, death, 0.0), 8, why=cause)
+    add(~died, np.full(pid.size, end_day), 9)
+    cols = [np.concatenate(c) for c in zip(*parts)]
+    order = np.argsort(cols[0], kind="stable")  # by person; within a person, by kind as added above
+    names = ("person_id", "day", "kind", "severity", "il6_peak", "cause", "dose_mg")
+    types = (np.int64, np.float64, np.int8, np.float64, np.float64, np.int8, np.float64)
+    return {n: c[order].astype(ty, copy=False) for n, c, ty in zip(names, cols, types)}
+
+
+def _counts(ev: Mapping[str, np.ndarray], exit_day: FloatArray, cause: np.ndarray) -> dict[str, float]:
+    kind = ev["kind"]
+    died = kind == 8
+    return {
+        "n_persons": float(exit_day.size),
+        "person_years": float(exit_day.sum() / YEAR),
+        "infections": float(np.count_nonzero(kind <= 1)),
+        "influenza": float(np.count_nonzero(kind == 0)),
+        "sars_cov_2": float(np.count_nonzero(kind == 1)),
+        "lung_metastases": float(np.count_nonzero(kind == 6)),
+        "distant_relapses_other": float(np.count_nonzero(kind == 7)),
+        "cancer_deaths": float(np.count_nonzero(died & (ev["cause"] == 1))),
+        "infection_deaths": float(np.count_nonzero(died & ((ev["cause"] == 2) | (ev["cause"] == 3)))),
+        "deaths": float(np.count_nonzero(died)),
+        "anti_il6_doses": float(np.count_nonzero(kind == 5)),
+        "vaccinations": float(np.count_nonzero((kind == 2) | (kind == 3))),
+    }
+
+
+def _monthly(ev: Mapping[str, np.ndarray], end_day: float) -> dict[str, np.ndarray]:
+    bins = np.arange(0.0, end_day + MONTH, MONTH)
+    out = {}
+    for name, code in (("influenza", 0), ("sars_cov_2", 1), ("lung_metastases", 6), ("cancer_deaths", 8)):
+        sel = ev["kind"] == code
+        if code == 8:
+            sel &= ev["cause"] == 1
+        out[name] = np.histogram(ev["day"][sel], bins=bins)[0].astype(np.int64)
+    return out

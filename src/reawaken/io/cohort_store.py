@@ -1,0 +1,146 @@
+"""A cohort run on disk: partitioned Parquet written chunk by chunk, resumable after an interruption.
+
+Layout of ``DIR``::
+
+    run.json                          what this run is (config hash, seed, size, arms, chunking)
+    tables.npz                        the episode tables, so a resumed run does not solve them again
+    persons/part-NNNNN.parquet        one row per person (shared by all arms)
+    events/arm=NAME/part-NNNNN.parquet  infections, vaccinations, treatments, relapses, deaths, exits
+    chunks/NNNNN.json                 a chunk's counts; written last, so it marks the chunk as complete
+    manifest.json, summary.json, *.png  written when every chunk is complete
+
+Every file is written to a temporary name and renamed into place, so an interrupted run leaves only
+complete files; a chunk without its marker is simply redone. Starting the same run again finishes
+the missing chunks; a different run in the same directory is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..errors import OutputError
+from .outputs import to_json
+
+SCHEMA_VERSION = 1
+PERSON_CATEGORIES = {
+    "subtype": ("HR+/HER2-", "HR+/HER2+", "HR-/HER2+", "TNBC"),
+    "t_stage": ("T1", "T2"),
+    "nodes": ("N0", "N1-3", "N4-9"),
+}
+
+
+def _atomic(path: Path, write: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    _atomic(path, lambda p: p.write_text(to_json(obj) + "\n", encoding="utf-8"))
+
+
+def _category(codes: np.ndarray, names: Iterable[str]) -> pa.Array:
+    return pa.DictionaryArray.from_arrays(pa.array(np.asarray(codes, dtype=np.int32)), pa.array(list(names)))
+
+
+class CohortStore:
+    """The directory of one cohort run."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+
+    # --- the run's identity -------------------------------------------------------------------------
+    def open(self, run: Mapping[str, Any]) -> bool:
+        """Create the directory for ``run``, or recognise it for a resume. Returns True when resuming."""
+        record = self.path / "run.json"
+        if self.path.exists():
+            if not self.path.is_dir():
+                raise OutputError(f"--out {self.path} exists and is not a directory; choose a directory path")
+            if record.is_file():
+                old = json.loads(record.read_text(encoding="utf-8"))
+                if old != json.loads(to_json(run)):
+                    diff = sorted(k for k in set(old) | set(run) if old.get(k) != json.loads(to_json(run)).get(k))
+                    raise OutputError(f"--out {self.path} holds a different cohort run (differs in: {', '.join(diff)}); "
+                                      "choose another --out, or repeat the original command to resume it")
+                return True
+            if any(self.path.iterdir()):
+                raise OutputError(f"--out {self.path} is not empty and holds no cohort run; choose a new directory")
+        else:
+            parent = self.path.resolve().parent
+            if not parent.is_dir():
+                raise OutputError(f"cannot write to {self.path}: parent directory {parent} does not exist")
+            self.path.mkdir()
+        write_json_atomic(record, run)
+        return False
+
+    def load_tables(self) -> dict[str, np.ndarray] | None:
+        f = self.path / "tables.npz"
+        if not f.is_file():
+            return None
+        with np.load(f) as z:
+            return {k: z[k] for k in z.files}
+
+    def save_tables(self, arrays: Mapping[str, np.ndarray]) -> None:
+        _atomic(self.path / "tables.npz", lambda p: np.savez(open(p, "wb"), **arrays))  # noqa: SIM115
+
+    # --- chunks -----------------------------------------------------------------------------------------
+    def done(self) -> dict[int, dict[str, Any]]:
+        """Completed chunks: index -> marker (counts and monthly series per arm)."""
+        out = {}
+        for f in sorted((self.path / "chunks").glob("*.json")):
+            out[int(f.stem)] = json.loads(f.read_text(encoding="utf-8"))
+        return out
+
+    def write_chunk(self, index: int, persons: Mapping[str, np.ndarray], events: Mapping[str, Mapping[str, np.ndarray]],
+                    marker: Mapping[str, Any], *, event_kinds: tuple[str, ...], causes: tuple[str, ...],
+                    metadata: Mapping[str, str]) -> None:
+        name = f"part-{index:05d}.parquet"
+        meta = {k.encode(): v.encode() for k, v in metadata.items()}
+        cols = {}
+        for key, values in persons.items():
+            cols[key] = _category(values, PERSON_CATEGORIES[key]) if key in PERSON_CATEGORIES else pa.array(values)
+        table = pa.table(cols).replace_schema_metadata(meta)
+        _atomic(self.path / "persons" / name, lambda p: pq.write_table(table, p))
+        for arm, ev in events.items():
+            t = pa.table({
+                "person_id": pa.array(ev["person_id"]), "day": pa.array(ev["day"]),
+                "kind": _category(ev["kind"], event_kinds), "severity": pa.array(ev["severity"]),
+                "il6_peak": pa.array(ev["il6_peak"]), "cause": _category(ev["cause"], causes),
+                "dose_mg": pa.array(ev["dose_mg"]),
+            }).replace_schema_metadata(meta)
+            _atomic(self.path / "events" / f"arm={arm}" / name, lambda p, t=t: pq.write_table(t, p))
+        write_json_atomic(self.path / "chunks" / f"{index:05d}.json", marker)  # last: marks the chunk complete
+
+
+def read_events(path: str | os.PathLike[str], arm: str) -> dict[str, np.ndarray]:
+    """All events of one arm as NumPy columns (``kind`` and ``cause`` as strings)."""
+    files = sorted((Path(path) / "events" / f"arm={arm}").glob("part-*.parquet"))
+    if not files:
+        raise OutputError(f"{path} has no events for arm {arm!r}")
+    table = pa.concat_tables([pq.read_table(f) for f in files])
+    return {c: table[c].to_numpy() if c not in ("kind", "cause") else
+            np.asarray(table[c].cast(pa.string()).to_numpy(zero_copy_only=False)) for c in table.column_names}
+
+
+def read_persons(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+    files = sorted((Path(path) / "persons").glob("part-*.parquet"))
+    if not files:
+        raise OutputError(f"{path} has no person table; is it a cohort directory?")
+    table = pa.concat_tables([pq.read_table(f) for f in files])
+    return {c: np.asarray(table[c].cast(pa.string()).to_numpy(zero_copy_only=False))
+            if c in PERSON_CATEGORIES else table[c].to_numpy() for c in table.column_names}
