@@ -200,3 +200,215 @@ def run_demo(out_dir: Path, *, days: float = 270.0) -> RunResult:
     n_ok = sum(1 for t in targets if t["ok"])
     return RunResult(episodes, readouts, manifest, out_dir, tuple(stage.files),
                      {"targets_passed": n_ok, "targets_total": len(targets), "targets": targets})
+
+
+# --- Registry (OMOP CDM) ----------------------------------------------------------------------------
+
+
+def write_registry(cohort_dir: Path, out: Path | str, *, arm: str | None = None, seed: int = 0,
+                   ascertainment: str | dict[str, float] | None = None) -> dict[str, Any]:
+    """Write an OMOP CDM v5.4 registry (DuckDB file or ``postgresql://`` URL) from a cohort directory, with
+    the truth (every infection, recorded or not; persons' mechanistic state) in side files. Returns the
+    truth summary (counts, ascertainment, planted effect, files)."""
+    from .io.omop import write_registry as _write
+
+    return _write(cohort_dir, out, arm=arm, seed=seed, ascertainment=ascertainment)
+
+
+def _registry_truth(cdm: str) -> dict[str, float] | None:
+    """Planted hazard ratios by Cox term, read from ``<cdm>.truth.json`` beside a DuckDB registry if any."""
+    import json
+
+    if "://" in cdm and not cdm.startswith("duckdb://"):
+        return None
+    path = Path(cdm.removeprefix("duckdb://"))
+    side = path.with_name(f"{path.stem}.truth.json")
+    if not side.is_file():
+        return None
+    planted = json.loads(side.read_text()).get("planted")
+    if not planted:
+        return None
+    edges = (*planted["windows_days"], float("inf"))
+    return {(f"infection {edges[k]:g}-{edges[k + 1]:g} d" if edges[k + 1] != float("inf")
+             else f"infection >{edges[k]:g} d"): hr for k, hr in enumerate(planted["hazard_ratios"])}
+
+
+def analyze_registry(cdm: str | Path, study: str | Path, *, out_dir: Path | None = None,
+                     alpha: float = 0.05) -> dict[str, Any]:
+    """Run a study (TOML file or shipped name) on a CDM (``duckdb:///path``, a path, or ``postgresql://``).
+
+    The CDM is opened read-only; the population is selected in SQL; then a time-varying Cox model
+    (Breslow ties, person-clustered robust SEs), Kaplan–Meier curves and incidence by window. With
+    ``out_dir``: results.json, km.json, forest.png, km.png, summary.html and manifest.json, atomically.
+    Returns the result dict (``n_persons``, ``n_events``, ``hazard_ratios`` ...).
+    """
+    from .analysis import analyze_survival
+    from .io.omop import extract_study, load_study
+
+    started = time.perf_counter()
+    spec = load_study(study)
+    data, info = extract_study(str(cdm), spec)
+    result = analyze_survival(data, spec.windows_days, alpha=alpha)
+    result = {"study": spec.name, "cdm": {"url": str(cdm), **info}, **result}
+    truth = _registry_truth(str(cdm))
+    if truth:
+        result["planted"] = truth
+    if out_dir is not None:
+        from .report.registry import PUBLISHED, forest_plot, km_figure, render_registry_report
+
+        manifest = build_manifest(command="analyze", settings={"study": spec.as_dict(), "cdm": str(cdm),
+                                                               "alpha": alpha})
+        with OutputDir(out_dir) as stage:
+            km = result["km"]
+            write_json(stage.path / "results.json", {k: v for k, v in result.items() if k != "km"})
+            write_json(stage.path / "km.json", km)
+            forest_plot(result["hazard_ratios"], stage.path / "forest.png", title=spec.name, truth=truth,
+                        published=PUBLISHED.get(spec.name))
+            km_figure(km, stage.path / "km.png", title=spec.name)
+            render_registry_report(stage.path / "summary.html", result, study=spec.as_dict(),
+                                   forest_png=stage.path / "forest.png", km_png=stage.path / "km.png", truth=truth)
+            manifest["files"] = stage.checksums()
+            manifest["elapsed_s"] = round(time.perf_counter() - started, 3)
+            write_json(stage.path / "manifest.json", manifest)
+    result["elapsed_s"] = round(time.perf_counter() - started, 3)
+    return result
+
+
+# --- virtual cohorts -------------------------------------------------------------------------------------
+
+DEFAULT_CHUNK = 50_000
+
+
+def run_cohort(
+    config: Any,
+    *,
+    n: int,
+    out_dir: Path,
+    seed: int = 0,
+    years: float | None = None,
+    arms: Sequence[str] = ("baseline",),
+    chunk_size: int | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    dask: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    tables: Any = None,
+) -> dict[str, Any]:
+    """Simulate ``n`` survivors in every arm and write the cohort directory (see
+    :mod:`reawaken.io.cohort_store`). Re-running the same command on an interrupted directory resumes it.
+    ``tables``: episode tables already solved for this config (else they are solved here).
+    Returns the summary (also written to ``summary.json``)."""
+    from .cohort.config import CohortConfig
+    from .cohort.episodes import tables_from_arrays, tables_to_arrays
+    from .cohort.executors import run_tasks
+    from .cohort.simulate import (
+        CAUSES,
+        EVENT_KINDS,
+        arms_from_config,
+        build_model,
+        model_with_tables,
+        simulate_chunk_task,
+    )
+    from .io.cohort_store import SCHEMA_VERSION, CohortStore, write_json_atomic
+    from .io.manifest import package_versions
+    from .report.cohort_figures import cumulative_figure, incidence_figure
+
+    t0 = time.perf_counter()
+    if not isinstance(config, CohortConfig):
+        raise TypeError("config must be a CohortConfig (reawaken.cohort.load_config)")
+    if int(n) < 1:
+        raise ValueError(f"n must be at least 1, got {n!r}")
+    cfg = config if years is None else config.with_overrides(cohort={"years": float(years)})
+    arm_list = arms_from_config(cfg, list(arms))
+    if len(set(arms)) != len(arms):
+        raise ValueError(f"arms listed twice: {list(arms)}")
+    size = int(chunk_size or min(DEFAULT_CHUNK, int(n)))
+    mech = cfg.section("mechanism")
+    planted = None if mech["mode"] != "planted" else {
+        "windows_days": list(mech["planted_windows_days"]), "hazard_ratios": list(mech["planted_hazard_ratios"])}
+    run = {"kind": "reawaken-cohort", "schema_version": SCHEMA_VERSION, "config_hash": cfg.hash(), "seed": int(seed),
+           "n_persons": int(n), "years": float(cfg.get("cohort", "years")), "arms": list(arms), "chunk_size": size,
+           "start_date": cfg.start_date.isoformat()}
+    store = CohortStore(out_dir)
+    resuming = store.open(run)
+    saved = store.load_tables() if resuming else None
+    if saved is not None or tables is not None:
+        model = model_with_tables(cfg, arm_list, tables if saved is None else tables_from_arrays(saved))
+        if saved is None:
+            store.save_tables(tables_to_arrays(model.tables))
+    else:
+        model = build_model(cfg, arm_list)
+        store.save_tables(tables_to_arrays(model.tables))
+    chunks = [(i, (f, min(size, n - f))) for i, f in enumerate(range(0, n, size))]
+    done = store.done()
+    todo = [(i, (model, int(seed), f, c)) for i, (f, c) in chunks if i not in done]
+    meta = {"reawaken.run": to_json_text(run)}
+    if progress is not None:
+        progress(len(done), len(chunks))
+    for i, res in run_tasks(simulate_chunk_task, todo, workers=workers, scheduler=scheduler,
+                            local="dask" if dask else "processes"):
+        store.write_chunk(i, res.persons, res.events, res.marker(), event_kinds=EVENT_KINDS, causes=CAUSES,
+                          metadata=meta)
+        done[i] = res.marker()
+        if progress is not None:
+            progress(len(done), len(chunks))
+    summary = _cohort_summary(done, list(arms), int(n))
+    summary["elapsed_s"] = round(time.perf_counter() - t0, 3)
+    summary["resumed"] = bool(resuming)
+    summary["chunks"] = len(chunks)
+    monthly = summary.pop("_monthly")
+    out = Path(out_dir)
+    incidence_figure(monthly, int(n), cfg.start_date, out / "incidence.png", arm=arms[0])
+    cumulative_figure(monthly, int(n), cfg.start_date, out / "cumulative_lung_metastasis.png")
+    manifest = {**run, "command": "cohort", "config": cfg.to_dict(), "planted": planted,
+                "model_hash": _human_model_hash(), "versions": package_versions(),
+                "files": ["persons/", "events/", "summary.json", "incidence.png", "cumulative_lung_metastasis.png"]}
+    write_json_atomic(out / "manifest.json", manifest)
+    write_json_atomic(out / "summary.json", summary)
+    return summary
+
+
+def to_json_text(obj: Any) -> str:
+    from .io.outputs import to_json
+
+    return to_json(obj, indent=None)
+
+
+def _human_model_hash() -> str:
+    from .model.serialize import spec_hash
+
+    return spec_hash(Scenario("human", "influenza").apply()[0])
+
+
+def _cohort_summary(markers: dict[int, dict[str, Any]], arms: list[str], n: int) -> dict[str, Any]:
+    """Totals per arm from the chunk markers, with relapses averted against the first arm (paired
+    differences over the same people: the common-random-numbers standard error)."""
+    per_arm: dict[str, dict[str, Any]] = {}
+    monthly: dict[str, dict[str, np.ndarray]] = {}
+    for a in arms:
+        tot: dict[str, float] = {}
+        series: dict[str, np.ndarray] = {}
+        dsum = dsq = 0
+        for m in markers.values():
+            for k, v in m["counts"][a].items():
+                tot[k] = tot.get(k, 0.0) + v
+            for k, v in m["monthly"][a].items():
+                series[k] = series.get(k, 0) + np.asarray(v)
+            dsum += m["paired_vs_first_arm"][a]["sum"]
+            dsq += m["paired_vs_first_arm"][a]["sum_sq"]
+        counts = {k: (int(v) if k != "person_years" else round(v, 1)) for k, v in tot.items()}
+        mean = dsum / n
+        se = float(np.sqrt(max(dsq / n - mean**2, 0.0) / n))
+        counts["lung_metastases_averted_vs_" + arms[0]] = int(dsum)
+        counts["averted_per_1000"] = round(1000 * mean, 4)
+        counts["averted_per_1000_se_paired"] = round(1000 * se, 4)
+        doses = counts.get("anti_il6_doses", 0)
+        counts["averted_per_dose"] = round(dsum / doses, 5) if doses else None
+        per_arm[a] = counts
+        monthly[a] = series
+    ref = per_arm[arms[0]]
+    return {
+        "n_persons": n, "person_years": ref["person_years"], "infections": ref["infections"],
+        "lung_metastases": ref["lung_metastases"], "cancer_deaths": ref["cancer_deaths"],
+        "reference_arm": arms[0], "arms": per_arm, "_monthly": monthly,
+    }

@@ -40,18 +40,33 @@ class OutputError(ReawakenError, OSError):
     """An output cannot be written where it was asked to go."""
 
 
+class SchemaError(ReawakenError, ValueError):
+    """A registry (OMOP CDM) lacks a table or column, or has the wrong CDM version."""
+
+
+class StudyError(ReawakenError, ValueError):
+    """A study definition is invalid, names an unknown concept, or selects no one."""
+
+
 class StatisticalWarning(UserWarning):
     """A result is computed but should be read with care (few events, poor convergence)."""
 
 
 __all__ = [
+    "ConfigError",
     "ExpressionError",
     "OutputError",
     "ParameterError",
     "ReawakenError",
     "ScenarioError",
+    "SchemaError",
     "SolverFailure",
     "SpecError",
     "StatisticalWarning",
+    "StudyError",
     "UnsupportedFeatureError",
 ]
+
+
+class ConfigError(ReawakenError, ValueError):
+    """A configuration file (cohort or study) is invalid; the message names the key."""

@@ -9,7 +9,7 @@ import pytest
 import reawaken
 
 PACKAGES = ["reawaken", "reawaken.model", "reawaken.solvers", "reawaken.scenarios", "reawaken.experiments",
-            "reawaken.io", "reawaken.report", "reawaken.analysis"]
+            "reawaken.io", "reawaken.report", "reawaken.analysis", "reawaken.io.omop"]
 
 
 @pytest.mark.parametrize("name", PACKAGES)

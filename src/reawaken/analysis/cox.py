@@ -37,8 +37,8 @@ class _RiskSums:
     d: FloatArray  # events at each time
     s0: FloatArray  # (m,)
     s1: FloatArray  # (m, p)
-    s2: FloatArray  # (m, p, p)
     xsum: FloatArray  # (m, p) sum of covariates of the events at each time
+    w: FloatArray  # (n,) exp(eta - max eta), the scale of s0 and s1
 
 
 def _suffix(a: np.ndarray) -> np.ndarray:
@@ -55,7 +55,6 @@ def _risk_sums(start: FloatArray, stop: FloatArray, event: np.ndarray, x: FloatA
     xsum = np.zeros((times.size, x.shape[1]))
     np.add.at(xsum, np.searchsorted(times, stop[event]), x[event])
     wx = w[:, None] * x
-    wxx = wx[:, :, None] * x[:, None, :]
     by_stop, by_start = np.argsort(stop, kind="stable"), np.argsort(start, kind="stable")
     s_stop, s_start = stop[by_stop], start[by_start]
     # rows with stop >= t  minus  rows with start >= t  = rows with start < t <= stop
@@ -63,15 +62,27 @@ def _risk_sums(start: FloatArray, stop: FloatArray, event: np.ndarray, x: FloatA
     i_start = np.searchsorted(s_start, times, side="left")
     s0 = _suffix(w[by_stop])[i_stop] - _suffix(w[by_start])[i_start]
     s1 = _suffix(wx[by_stop])[i_stop] - _suffix(wx[by_start])[i_start]
-    s2 = _suffix(wxx[by_stop])[i_stop] - _suffix(wxx[by_start])[i_start]
-    return _RiskSums(times, d.astype(float), s0, s1, s2, xsum)
+    return _RiskSums(times, d.astype(float), s0, s1, xsum, w)
 
 
-def _newton_terms(rs: _RiskSums) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Weighted covariate means at each event time, the score and the information (Breslow)."""
+def _hazard_span(rs: _RiskSums, start: FloatArray, stop: FloatArray, weights: FloatArray) -> FloatArray:
+    """Per row: sum of weights_j over event times t_j with start < t_j <= stop (prefix sums over times)."""
+    c = np.concatenate([[0.0], np.cumsum(weights)])
+    return c[np.searchsorted(rs.times, stop, side="right")] - c[np.searchsorted(rs.times, start, side="right")]
+
+
+def _newton_terms(rs: _RiskSums, start: FloatArray, stop: FloatArray, x: FloatArray
+                  ) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """Weighted covariate means at each event time, the score and the information (Breslow).
+
+    The information sum_j d_j (S2_j / S0_j - xbar_j xbar_j^T) is formed without the (n, p, p) array of
+    per-row outer products: sum_j d_j S2_j / S0_j = sum_k w_k L_k x_k x_k^T, where L_k is the Breslow
+    hazard d_j / S0_j summed over the event times in row k's risk span; one matrix product (BLAS).
+    """
     xbar = rs.s1 / rs.s0[:, None]
     grad = (rs.xsum - rs.d[:, None] * xbar).sum(axis=0)
-    info = (rs.d[:, None, None] * (rs.s2 / rs.s0[:, None, None] - xbar[:, :, None] * xbar[:, None, :])).sum(0)
+    lam = _hazard_span(rs, start, stop, rs.d / rs.s0)
+    info = (x * (rs.w * lam)[:, None]).T @ x - (rs.d[:, None] * xbar).T @ xbar
     return xbar, grad, info
 
 
@@ -135,7 +146,7 @@ class CoxPH:
         while n_iter < self.max_iter:
             n_iter += 1
             rs = _risk_sums(start, stop, event, x, beta)
-            xbar, grad, info = _newton_terms(rs)
+            xbar, grad, info = _newton_terms(rs, start, stop, x)
             try:
                 step = np.linalg.solve(info, grad)
             except np.linalg.LinAlgError:
@@ -147,7 +158,7 @@ class CoxPH:
             raise ConvergenceError(f"Newton-Raphson did not converge in {self.max_iter} iterations "
                                    "(check for separation: a covariate that predicts events perfectly)")
         rs = _risk_sums(start, stop, event, x, beta)
-        xbar, _, info = _newton_terms(rs)
+        xbar, _, info = _newton_terms(rs, start, stop, x)
         cov_model = np.linalg.inv(info)
         self.n_iter_ = n_iter
         self.params_ = beta

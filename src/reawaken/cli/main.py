@@ -113,7 +113,54 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--host", choices=HOSTS, default="mouse")
     q.add_argument("--virus", choices=VIRUSES, default="influenza")
     q.add_argument("--json", action="store_true")
+    _add_cohort_command(sub)
+    _add_registry_commands(sub)
     return p
+
+
+def _arm_list(text: str) -> tuple[str, ...]:
+    arms = tuple(a.strip() for a in text.split(",") if a.strip())
+    if not arms:
+        raise argparse.ArgumentTypeError(f"{text!r}: give arm names separated by commas, e.g. baseline,vaccinated")
+    if len(set(arms)) != len(arms):
+        raise argparse.ArgumentTypeError(f"{text!r}: an arm is listed twice")
+    return arms
+
+
+def _add_cohort_command(sub: argparse._SubParsersAction) -> None:
+    c = sub.add_parser("cohort", help="simulate a virtual cohort of survivors through seasons and waves")
+    c.add_argument("--config", type=Path, default=None, help="cohort TOML (keys replace the embedded defaults)")
+    c.add_argument("--n", type=_count, default=100_000, help="number of people (default 100000)")
+    c.add_argument("--years", type=_positive, default=None, help="years of follow-up (default: the config's, 15)")
+    c.add_argument("--arms", type=_arm_list, default=("baseline",), metavar="A,B,...",
+                   help="arms from the config (default baseline; shipped: baseline, vaccinated, "
+                        "anti-il6-after-infection, no-infection)")
+    c.add_argument("--seed", type=_seed, default=0, help="root seed (default 0)")
+    c.add_argument("--out", type=Path, required=True, help="output directory (repeat the command to resume)")
+    c.add_argument("--chunk-size", type=_count, default=None, help="people per chunk (default 50000)")
+    c.add_argument("--workers", type=_count, default=None,
+                   help="local worker processes (default: all cores for large runs); with --dask a local Dask cluster")
+    c.add_argument("--dask", action="store_true", help="run chunks on a local Dask distributed cluster")
+    c.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT", help="run chunks on this Dask scheduler")
+    c.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+
+
+def _add_registry_commands(sub: argparse._SubParsersAction) -> None:
+    """``registry`` (cohort -> OMOP CDM) and ``analyze`` (study on a CDM)."""
+    r = sub.add_parser("registry", help="write an OMOP CDM v5.4 registry (DuckDB) from a virtual cohort")
+    r.add_argument("--cohort", type=Path, required=True, help="cohort directory (reawaken cohort --out DIR)")
+    r.add_argument("--out", required=True, help="registry file (registry.duckdb) or postgresql://user@host:port/db")
+    r.add_argument("--arm", default=None, help="cohort arm to write (default: baseline, else the first arm)")
+    r.add_argument("--seed", type=_seed, default=0, help="seed of the ascertainment draws (default 0)")
+    r.add_argument("--ascertainment", default=None, metavar="covid=S,influenza=S",
+                   help="share of infections recorded (default covid=0.5,influenza=0.1)")
+    r.add_argument("--json", action="store_true", help="print the truth summary as one JSON object")
+
+    a = sub.add_parser("analyze", help="run a registry study (TOML or shipped name) on an OMOP CDM")
+    a.add_argument("--cdm", required=True, help="duckdb:///path/to/cdm.duckdb (or a path) or postgresql://...")
+    a.add_argument("--study", required=True, help="study TOML file or shipped name (ukb-style, flatiron-style)")
+    a.add_argument("--out", type=Path, required=True, help="output directory")
+    a.add_argument("--json", action="store_true", help="print n_persons, n_events, hazard_ratios as one JSON object")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -190,6 +237,10 @@ def _dispatch(args: argparse.Namespace) -> int:
             print(f"reawaken demo: {x['targets_passed']}/{x['targets_total']} calibration targets met; "
                   f"report: {args.out / 'report.html'} ({result.manifest.get('elapsed_s')} s)")
         return 0
+    if args.command in ("registry", "analyze"):
+        return _run_registry(args)
+    if args.command == "cohort":
+        return _run_cohort(args)
     if args.command == "params":
         rows = api.parameter_table(args.host, args.virus)
         if args.json:
@@ -199,6 +250,73 @@ def _dispatch(args: argparse.Namespace) -> int:
                 print(f"{r['name']:14s} {r['value']:<12.4g} {r['unit']:24s} {r['source']}")
         return 0
     raise AssertionError(args.command)
+
+
+def _cohort_progress(done: int, total: int) -> None:
+    end = "\n" if done >= total else ""
+    print(f"\rcohort chunks: {done}/{total} ({100 * done // max(total, 1)}%)", end=end, file=sys.stderr, flush=True)
+
+
+def _run_cohort(args: argparse.Namespace) -> int:
+    import os
+
+    from .. import api
+    from ..cohort.config import load_config
+    from ..io.outputs import to_json
+
+    config = load_config(args.config)
+    if args.scheduler is not None and not args.scheduler.startswith(("tcp://", "tls://", "inproc://")):
+        from ..errors import ConfigError
+
+        raise ConfigError(f"--scheduler {args.scheduler!r}: give a Dask scheduler address, e.g. tcp://127.0.0.1:8786")
+    size = args.chunk_size or min(api.DEFAULT_CHUNK, args.n)
+    workers = args.workers
+    if workers is None and not args.dask and args.scheduler is None:
+        workers = (os.cpu_count() or 1) if args.n > size else 1
+    summary = api.run_cohort(config, n=args.n, out_dir=args.out, seed=args.seed, years=args.years,
+                             arms=args.arms, chunk_size=args.chunk_size, workers=workers, scheduler=args.scheduler,
+                             dask=args.dask, progress=_cohort_progress if sys.stderr.isatty() else None)
+    if args.json:
+        print(to_json(summary, indent=None))
+    else:
+        ref = summary["reference_arm"]
+        print(f"cohort: {summary['n_persons']:,} people, {summary['person_years']:,.0f} person-years, "
+              f"{summary['infections']:,} infections, {summary['lung_metastases']:,} lung metastases, "
+              f"{summary['cancer_deaths']:,} breast-cancer deaths ({ref}); {summary['elapsed_s']} s; wrote {args.out}")
+        for arm, c in summary["arms"].items():
+            if arm != ref:
+                print(f"  {arm}: {c['lung_metastases']:,} lung metastases; averted vs {ref}: "
+                      f"{c['averted_per_1000']:.2f} per 1,000 (paired SE {c['averted_per_1000_se_paired']:.2f})"
+                      + (f", {c['averted_per_dose']:.3f} per dose" if c.get("averted_per_dose") is not None else ""))
+    return 0
+
+
+def _run_registry(args: argparse.Namespace) -> int:
+    from .. import api
+    from ..io.outputs import to_json
+
+    if args.command == "registry":
+        summary = api.write_registry(args.cohort, args.out, arm=args.arm, seed=args.seed,
+                                     ascertainment=args.ascertainment)
+        if args.json:
+            print(to_json({k: v for k, v in summary.items() if k != "cohort_manifest"}, indent=None))
+        else:
+            inf = summary["infections"]
+            print(f"wrote {args.out}: OMOP CDM v5.4, {summary['n_persons']} persons (arm {summary['arm']}); "
+                  + ", ".join(f"{k} {v['recorded']}/{v['simulated']} infections recorded" for k, v in inf.items())
+                  + f"; truth beside it ({', '.join(Path(f).name for f in summary['files'][1:])})")
+        return 0
+    result = api.analyze_registry(args.cdm, args.study, out_dir=args.out)
+    if args.json:
+        keep = ("study", "n_persons", "n_events", "n_rows", "person_years", "ties", "se", "hazard_ratios",
+                "incidence", "attrition", "dropped_terms", "planted", "elapsed_s")
+        print(to_json({k: result[k] for k in keep if k in result}, indent=None))
+    else:
+        print(f"{result['study']}: {result['n_persons']} persons, {result['n_events']} events; "
+              f"wrote {args.out / 'summary.html'} ({result['elapsed_s']} s)")
+        for h in result["hazard_ratios"]:
+            print(f"  {h['term']:24s} HR {h['hr']:.3f} ({h['ci_low']:.3f}-{h['ci_high']:.3f}) p={h['p']:.3g}")
+    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

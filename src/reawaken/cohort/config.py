@@ -12,13 +12,12 @@ import datetime as dt
 import hashlib
 import json
 import math
+import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from ..errors import ConfigError
 

@@ -94,6 +94,9 @@ def build_model(config: CohortConfig, arms: Sequence[Arm], *, years: float | Non
 def model_with_tables(config: CohortConfig, arms: Sequence[Arm], tables: EpisodeTables,
                       years: float | None = None) -> Model:
     """A model from previously solved tables (a resumed run)."""
+    missing = [a.name for a in arms if a.anti_il6 is not None and a.anti_il6 not in tables.policies]
+    if missing:
+        raise ValueError(f"the episode tables have no anti-IL-6 policy of arm(s) {missing}; solve them again")
     return Model(config, tuple(arms), tables, slow_dynamics(),
                  float(config.get("cohort", "years") if years is None else years))
 
@@ -152,8 +155,7 @@ def simulate_chunk(model: Model, seed: int, first: int, count: int) -> ChunkResu
     slow = model.slow
     w = model.tables.weights
     since = -people.diagnosis_day
-    e1 = np.array([1.0, 0.0, 0.0])
-    x0 = (slow.V @ (np.exp(np.outer(since, slow.lam)) * (slow.Vinv @ e1)).T).T  # burden per dormant cell at dx
+    x0 = slow.propagate_many(np.array([1.0, 0.0, 0.0]), since)  # from one dormant cell at diagnosis
     x0 = x0 / (x0 @ w)[:, None]  # W(0) = 1: kappa carries the person's baseline lung hazard
     kappa = people.lung_hazard / YEAR
     mech = cfg.section("mechanism")

@@ -29,7 +29,13 @@ class SlowDynamics:
     Vinv: FloatArray
 
     def propagate(self, x: FloatArray, t: float) -> FloatArray:
-        return np.real(self.V @ (np.exp(self.lam * t) * (self.Vinv @ x)))
+        with np.errstate(under="ignore"):  # fast modes decay to exactly zero over years
+            return self.V @ (np.exp(self.lam * t) * (self.Vinv @ x))
+
+    def propagate_many(self, x: FloatArray, t: FloatArray) -> FloatArray:
+        """``X(t_i)`` for one start state and many times: shape (len(t), 3)."""
+        with np.errstate(under="ignore"):
+            return (np.exp(np.outer(t, self.lam)) * (self.Vinv @ x)[None, :]) @ self.V.T
 
 
 def slow_dynamics() -> SlowDynamics:

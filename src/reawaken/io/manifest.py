@@ -60,7 +60,7 @@ def build_manifest(
     """A manifest for one run. ``specs`` pairs each scenario label with its model spec."""
     return {
         "command": command,
-        "created_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "schema_version": SCHEMA_VERSION,
         "versions": package_versions(),
         "git_revision": git_revision(),

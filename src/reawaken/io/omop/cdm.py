@@ -1,0 +1,286 @@
+"""OMOP CDM v5.4: the tables reawaken writes and reads, and read-only connections to DuckDB or PostgreSQL.
+
+Column names and types follow the OHDSI CDM v5.4 DDL (``OMOP_CDM_duckdb_5.4_ddl.sql`` /
+``OMOP_CDM_postgresql_5.4_ddl.sql``) for the tables used here; a CDM from another tool may have more
+tables, more columns and nulls in optional fields, none of which the analysis needs.
+
+All SQL is parameterised: values travel as parameters, never spliced into text. Identifiers (table and
+column names) come from the declarations below, never from user input.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+import numpy as np
+
+from ...errors import SchemaError
+
+CDM_VERSIONS = ("v5.4", "5.4", "v5.4.0", "5.4.0", "v5.4.1", "5.4.1", "v5.4.2", "5.4.2")
+
+# (name, type, required-not-null) for the tables reawaken writes, in v5.4 column order.
+TABLES: dict[str, tuple[tuple[str, str, bool], ...]] = {
+    "person": (
+        ("person_id", "BIGINT", True), ("gender_concept_id", "INTEGER", True), ("year_of_birth", "INTEGER", True),
+        ("month_of_birth", "INTEGER", False), ("day_of_birth", "INTEGER", False),
+        ("birth_datetime", "TIMESTAMP", False), ("race_concept_id", "INTEGER", True),
+        ("ethnicity_concept_id", "INTEGER", True), ("location_id", "INTEGER", False),
+        ("provider_id", "INTEGER", False), ("care_site_id", "INTEGER", False),
+        ("person_source_value", "VARCHAR(50)", False), ("gender_source_value", "VARCHAR(50)", False),
+        ("gender_source_concept_id", "INTEGER", False), ("race_source_value", "VARCHAR(50)", False),
+        ("race_source_concept_id", "INTEGER", False), ("ethnicity_source_value", "VARCHAR(50)", False),
+        ("ethnicity_source_concept_id", "INTEGER", False),
+    ),
+    "observation_period": (
+        ("observation_period_id", "BIGINT", True), ("person_id", "BIGINT", True),
+        ("observation_period_start_date", "DATE", True), ("observation_period_end_date", "DATE", True),
+        ("period_type_concept_id", "INTEGER", True),
+    ),
+    "condition_occurrence": (
+        ("condition_occurrence_id", "BIGINT", True), ("person_id", "BIGINT", True),
+        ("condition_concept_id", "INTEGER", True), ("condition_start_date", "DATE", True),
+        ("condition_start_datetime", "TIMESTAMP", False), ("condition_end_date", "DATE", False),
+        ("condition_end_datetime", "TIMESTAMP", False), ("condition_type_concept_id", "INTEGER", True),
+        ("condition_status_concept_id", "INTEGER", False), ("stop_reason", "VARCHAR(20)", False),
+        ("provider_id", "INTEGER", False), ("visit_occurrence_id", "INTEGER", False),
+        ("visit_detail_id", "INTEGER", False), ("condition_source_value", "VARCHAR(50)", False),
+        ("condition_source_concept_id", "INTEGER", False), ("condition_status_source_value", "VARCHAR(50)", False),
+    ),
+    "drug_exposure": (
+        ("drug_exposure_id", "BIGINT", True), ("person_id", "BIGINT", True), ("drug_concept_id", "INTEGER", True),
+        ("drug_exposure_start_date", "DATE", True), ("drug_exposure_start_datetime", "TIMESTAMP", False),
+        ("drug_exposure_end_date", "DATE", True), ("drug_exposure_end_datetime", "TIMESTAMP", False),
+        ("verbatim_end_date", "DATE", False), ("drug_type_concept_id", "INTEGER", True),
+        ("stop_reason", "VARCHAR(20)", False), ("refills", "INTEGER", False), ("quantity", "DOUBLE PRECISION", False),
+        ("days_supply", "INTEGER", False), ("sig", "TEXT", False), ("route_concept_id", "INTEGER", False),
+        ("lot_number", "VARCHAR(50)", False), ("provider_id", "INTEGER", False),
+        ("visit_occurrence_id", "INTEGER", False), ("visit_detail_id", "INTEGER", False),
+        ("drug_source_value", "VARCHAR(50)", False), ("drug_source_concept_id", "INTEGER", False),
+        ("route_source_value", "VARCHAR(50)", False), ("dose_unit_source_value", "VARCHAR(50)", False),
+    ),
+    "measurement": (
+        ("measurement_id", "BIGINT", True), ("person_id", "BIGINT", True), ("measurement_concept_id", "INTEGER", True),
+        ("measurement_date", "DATE", True), ("measurement_datetime", "TIMESTAMP", False),
+        ("measurement_time", "VARCHAR(10)", False), ("measurement_type_concept_id", "INTEGER", True),
+        ("operator_concept_id", "INTEGER", False), ("value_as_number", "DOUBLE PRECISION", False),
+        ("value_as_concept_id", "INTEGER", False), ("unit_concept_id", "INTEGER", False),
+        ("range_low", "DOUBLE PRECISION", False), ("range_high", "DOUBLE PRECISION", False),
+        ("provider_id", "INTEGER", False), ("visit_occurrence_id", "INTEGER", False),
+        ("visit_detail_id", "INTEGER", False), ("measurement_source_value", "VARCHAR(50)", False),
+        ("measurement_source_concept_id", "INTEGER", False), ("unit_source_value", "VARCHAR(50)", False),
+        ("unit_source_concept_id", "INTEGER", False), ("value_source_value", "VARCHAR(50)", False),
+        ("measurement_event_id", "BIGINT", False), ("meas_event_field_concept_id", "INTEGER", False),
+    ),
+    "death": (
+        ("person_id", "BIGINT", True), ("death_date", "DATE", True), ("death_datetime", "TIMESTAMP", False),
+        ("death_type_concept_id", "INTEGER", False), ("cause_concept_id", "INTEGER", False),
+        ("cause_source_value", "VARCHAR(50)", False), ("cause_source_concept_id", "INTEGER", False),
+    ),
+    "concept": (
+        ("concept_id", "INTEGER", True), ("concept_name", "VARCHAR(255)", True), ("domain_id", "VARCHAR(20)", True),
+        ("vocabulary_id", "VARCHAR(20)", True), ("concept_class_id", "VARCHAR(20)", True),
+        ("standard_concept", "VARCHAR(1)", False), ("concept_code", "VARCHAR(50)", True),
+        ("valid_start_date", "DATE", True), ("valid_end_date", "DATE", True), ("invalid_reason", "VARCHAR(1)", False),
+    ),
+    "concept_ancestor": (
+        ("ancestor_concept_id", "INTEGER", True), ("descendant_concept_id", "INTEGER", True),
+        ("min_levels_of_separation", "INTEGER", True), ("max_levels_of_separation", "INTEGER", True),
+    ),
+    "vocabulary": (
+        ("vocabulary_id", "VARCHAR(20)", True), ("vocabulary_name", "VARCHAR(255)", True),
+        ("vocabulary_reference", "VARCHAR(255)", False), ("vocabulary_version", "VARCHAR(255)", False),
+        ("vocabulary_concept_id", "INTEGER", True),
+    ),
+    "cdm_source": (
+        ("cdm_source_name", "VARCHAR(255)", True), ("cdm_source_abbreviation", "VARCHAR(25)", True),
+        ("cdm_holder", "VARCHAR(255)", True), ("source_description", "TEXT", False),
+        ("source_documentation_reference", "VARCHAR(255)", False), ("cdm_etl_reference", "VARCHAR(255)", False),
+        ("source_release_date", "DATE", True), ("cdm_release_date", "DATE", True),
+        ("cdm_version", "VARCHAR(10)", False), ("cdm_version_concept_id", "INTEGER", True),
+        ("vocabulary_version", "VARCHAR(20)", True),
+    ),
+}
+
+# What the analysis reads: table -> columns. Everything else may be missing or null.
+REQUIRED: dict[str, tuple[str, ...]] = {
+    "cdm_source": ("cdm_version",),
+    "person": ("person_id", "year_of_birth", "month_of_birth", "day_of_birth"),
+    "observation_period": ("person_id", "observation_period_start_date", "observation_period_end_date"),
+    "condition_occurrence": ("person_id", "condition_concept_id", "condition_start_date"),
+    "death": ("person_id", "death_date", "cause_concept_id"),
+    "concept": ("concept_id",),
+    "concept_ancestor": ("ancestor_concept_id", "descendant_concept_id"),
+}
+
+
+def create_table_sql(table: str) -> str:
+    cols = ",\n  ".join(f"{name} {typ}{' NOT NULL' if req else ''}" for name, typ, req in TABLES[table])
+    return f"CREATE TABLE {table} (\n  {cols}\n)"
+
+
+@dataclass(frozen=True)
+class CdmUrl:
+    """A parsed ``--cdm`` URL: ``duckdb:///path`` (or a bare path) or ``postgresql://user@host:port/db``."""
+
+    backend: str  # "duckdb" | "postgresql"
+    target: str  # file path (duckdb) or the libpq URL (postgresql)
+    schema: str | None = None
+
+    @classmethod
+    def parse(cls, url: str | Path) -> CdmUrl:
+        text = str(url)
+        if text.startswith(("postgresql://", "postgres://")):
+            parsed = urlparse(text)
+            schema = None
+            query = [q for q in parsed.query.split("&") if q]
+            rest = []
+            for q in query:
+                key, _, value = q.partition("=")
+                if key == "schema":
+                    schema = unquote(value)
+                else:
+                    rest.append(q)
+            target = parsed._replace(query="&".join(rest)).geturl()
+            if schema is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", schema):
+                raise SchemaError(f"schema {schema!r} in the CDM URL is not a plain identifier")
+            return cls("postgresql", target, schema)
+        if text.startswith("duckdb://"):
+            path = text[len("duckdb://"):]
+            if path.startswith("/") and path[1:2] == "/":  # duckdb:////abs -> //abs
+                path = path[1:]
+            return cls("duckdb", unquote(path))
+        if "://" in text:
+            raise SchemaError(f"--cdm {text!r}: use duckdb:///path/to/cdm.duckdb or postgresql://user@host:port/db")
+        return cls("duckdb", text)
+
+
+class CdmConnection:
+    """A read-only connection with one query verb returning NumPy columns.
+
+    SQL is written once with ``:name`` placeholders; they become ``$name`` (DuckDB) or ``%(name)s``
+    (psycopg). Lists are passed as arrays (cast in the SQL text, e.g. ``CAST(:ids AS BIGINT[])``).
+    """
+
+    def __init__(self, url: str | Path, *, read_only: bool = True) -> None:
+        self.url = CdmUrl.parse(url)
+        self.read_only = read_only
+        if self.url.backend == "duckdb":
+            import duckdb
+
+            path = Path(self.url.target)
+            if read_only and not path.is_file():
+                raise SchemaError(f"CDM database {path} does not exist")
+            try:
+                self._con: Any = duckdb.connect(str(path), read_only=read_only)
+            except duckdb.Error as exc:
+                raise SchemaError(f"cannot open {path} as a DuckDB database: {exc}") from None
+        else:
+            try:
+                import psycopg
+            except ImportError as exc:
+                raise ImportError("PostgreSQL CDMs need psycopg: pip install 'reawaken[postgres]'") from exc
+            try:
+                self._con = psycopg.connect(self.url.target, autocommit=True)
+            except psycopg.Error as exc:
+                raise SchemaError(f"cannot connect to {self.url.target}: {str(exc).strip()}") from None
+            if read_only:
+                self._con.read_only = True
+            if self.url.schema:
+                self._con.execute("SELECT set_config('search_path', %(s)s, false)", {"s": self.url.schema})
+
+    @property
+    def backend(self) -> str:
+        return self.url.backend
+
+    def _sql(self, sql: str) -> str:
+        if self.backend == "duckdb":
+            return re.sub(r"(?<!:):([a-z_][a-z0-9_]*)", r"$\1", sql)
+        return re.sub(r"(?<!:):([a-z_][a-z0-9_]*)", r"%(\1)s", sql.replace("%", "%%"))
+
+    def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        self._con.execute(self._sql(sql), dict(params or {}))
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> dict[str, np.ndarray]:
+        """Run ``sql`` and return its result as NumPy columns (object arrays for text and dates)."""
+        text = self._sql(sql)
+        if self.backend == "duckdb":
+            rel = self._con.execute(text, dict(params or {}))
+            names = [d[0] for d in rel.description]
+            cols = rel.fetchnumpy()
+            return {n: _plain(cols[n]) for n in names}
+        with self._con.cursor() as cur:
+            cur.execute(text, dict(params or {}))
+            names = [d.name for d in cur.description]
+            rows = cur.fetchall()
+        return {n: _from_values([r[i] for r in rows]) for i, n in enumerate(names)}
+
+    def tables(self) -> set[str]:
+        schema_sql = "current_schema()"
+        out = self.query(f"SELECT lower(table_name) AS t FROM information_schema.tables WHERE table_schema = {schema_sql}")
+        return set(out["t"].tolist())
+
+    def columns(self, table: str) -> set[str]:
+        out = self.query("SELECT lower(column_name) AS c FROM information_schema.columns "
+                         "WHERE table_schema = current_schema() AND lower(table_name) = :t", {"t": table})
+        return set(out["c"].tolist())
+
+    def close(self) -> None:
+        self._con.close()
+
+    def __enter__(self) -> CdmConnection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _plain(col: Any) -> np.ndarray:
+    """DuckDB's masked arrays (columns with nulls) as plain arrays: NaN for numbers, None for objects."""
+    if isinstance(col, np.ma.MaskedArray):
+        if col.dtype.kind in "iuf":
+            return col.astype(float).filled(np.nan)
+        out = np.asarray(col.data, dtype=object)
+        out[np.ma.getmaskarray(col)] = None
+        return out
+    return np.asarray(col)
+
+
+def _from_values(values: Sequence[Any]) -> np.ndarray:
+    """psycopg rows as NumPy: int64 or bool when complete, float with NaN for numbers with nulls, else object."""
+    kinds = {type(v) for v in values if v is not None}
+    has_null = any(v is None for v in values)
+    if kinds == {bool} and not has_null:
+        return np.asarray(values, dtype=bool)
+    if kinds == {int} and not has_null:
+        return np.asarray(values, dtype=np.int64)
+    if kinds and kinds <= {int, float, Decimal}:
+        return np.asarray([np.nan if v is None else float(v) for v in values], dtype=float)
+    return np.asarray(values, dtype=object)
+
+
+def check_cdm(con: CdmConnection, tables: Mapping[str, Sequence[str]] = REQUIRED) -> str:
+    """Check that the CDM has every table and column the analysis reads and is v5.4; return its version."""
+    present = con.tables()
+    missing_tables = [t for t in tables if t not in present]
+    if missing_tables:
+        raise SchemaError(f"the CDM has no table {', '.join(missing_tables)} (OMOP CDM v5.4 tables needed: "
+                          f"{', '.join(tables)})")
+    for table, cols in tables.items():
+        have = con.columns(table)
+        missing = [c for c in cols if c not in have]
+        if missing:
+            raise SchemaError(f"table {table} has no column {', '.join(missing)} (OMOP CDM v5.4)")
+    versions = con.query("SELECT cdm_version FROM cdm_source")["cdm_version"].tolist()
+    if not versions:
+        raise SchemaError("table cdm_source is empty: the CDM version is unknown (need cdm_version 'v5.4')")
+    bad = [v for v in versions if str(v).strip().lower() not in CDM_VERSIONS]
+    if bad:
+        raise SchemaError(f"cdm_source.cdm_version is {bad[0]!r}; this analysis needs an OMOP CDM v5.4 "
+                          "(cdm_version 'v5.4' or '5.4')")
+    return str(versions[0])

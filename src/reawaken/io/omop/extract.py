@@ -1,0 +1,231 @@
+"""Cohort extraction in SQL, inside the database: a study + a CDM connection -> :class:`SurvivalData`.
+
+The database does the selection (first cohort record, observation period around the index date, outcome
+and death dates, infection records, covariate measurements) and returns integers: days relative to each
+person's index date. Only parameterised SQL; concept sets are expanded through ``concept_ancestor``.
+The SQL text is the same on DuckDB and PostgreSQL (date - date is a whole number of days in both), and
+every result is ordered, so both backends hand identical arrays to the analysis.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from typing import Any
+
+import numpy as np
+
+from ...analysis.study import SurvivalData
+from ...errors import SchemaError, StudyError
+from .cdm import REQUIRED, CdmConnection, check_cdm
+from .study import ConceptSet, Study
+
+_IN = "IN (SELECT UNNEST(CAST(:{0} AS BIGINT[])))"
+
+# The study population: first cohort record, index = later of it and study_start, the observation
+# period containing the index, the first outcome record (condition studies) and the first death.
+_COHORT_CTE = """
+WITH entry AS (
+  SELECT person_id, MIN(condition_start_date) AS entry_date
+  FROM condition_occurrence
+  WHERE condition_concept_id {cohort_in}
+  GROUP BY person_id
+),
+base AS (
+  SELECT person_id, entry_date,
+         CASE WHEN entry_date > CAST(:study_start AS DATE) THEN entry_date ELSE CAST(:study_start AS DATE) END
+           AS index_date
+  FROM entry
+  WHERE entry_date <= CAST(:latest_entry AS DATE)
+),
+obs AS (
+  SELECT b.person_id, b.entry_date, b.index_date,
+         MIN(op.observation_period_start_date) AS obs_start, MAX(op.observation_period_end_date) AS obs_end
+  FROM base b JOIN observation_period op ON op.person_id = b.person_id
+   AND op.observation_period_start_date <= b.index_date AND op.observation_period_end_date >= b.index_date
+  GROUP BY b.person_id, b.entry_date, b.index_date
+)
+"""
+
+_PERSONS_SQL = _COHORT_CTE + """,
+dth AS (
+  SELECT d.person_id, MIN(d.death_date) AS death_date,
+         MAX(CASE WHEN d.cause_concept_id {outcome_in} AND NOT (COALESCE(d.cause_concept_id, 0) {excluded_in})
+                  THEN 1 ELSE 0 END) AS death_is_outcome
+  FROM death d JOIN obs o ON o.person_id = d.person_id
+  GROUP BY d.person_id
+),
+outc AS (
+  SELECT c.person_id,
+         MIN(CASE WHEN c.condition_start_date > o.index_date THEN c.condition_start_date END) AS outcome_date,
+         MAX(CASE WHEN c.condition_start_date <= o.index_date THEN 1 ELSE 0 END) AS prior_outcome
+  FROM condition_occurrence c JOIN obs o ON o.person_id = c.person_id
+  WHERE c.condition_concept_id {outcome_in}
+  GROUP BY c.person_id
+)
+SELECT o.person_id,
+       (o.index_date - o.entry_date) AS days_since_entry,
+       (o.index_date - o.obs_start) AS prior_obs_days,
+       (o.obs_end - o.index_date) AS obs_end_day,
+       (CAST(:study_end AS DATE) - o.index_date) AS study_end_day,
+       (o.index_date - make_date(p.year_of_birth, COALESCE(p.month_of_birth, 7), COALESCE(p.day_of_birth, 1)))
+         AS age_days,
+       (dth.death_date - o.index_date) AS death_day,
+       COALESCE(dth.death_is_outcome, 0) AS death_is_outcome,
+       (outc.outcome_date - o.index_date) AS outcome_day,
+       COALESCE(outc.prior_outcome, 0) AS prior_outcome
+FROM obs o
+JOIN person p ON p.person_id = o.person_id
+LEFT JOIN dth ON dth.person_id = o.person_id
+LEFT JOIN outc ON outc.person_id = o.person_id
+ORDER BY o.person_id
+"""
+
+_EXPOSURE_SQL = _COHORT_CTE + """
+SELECT c.person_id, (c.condition_start_date - o.index_date) AS day
+FROM condition_occurrence c JOIN obs o ON o.person_id = c.person_id
+WHERE c.condition_concept_id {exposure_in}
+  AND c.condition_start_date >= o.index_date - CAST(:lookback AS INTEGER)
+  AND c.condition_start_date <= o.obs_end
+GROUP BY c.person_id, (c.condition_start_date - o.index_date)
+ORDER BY c.person_id, day
+"""
+
+_MEASUREMENT_SQL = _COHORT_CTE + """
+SELECT m.person_id, m.measurement_concept_id AS concept_id, m.value_as_number AS value,
+       (m.measurement_date - o.index_date) AS day
+FROM measurement m JOIN obs o ON o.person_id = m.person_id
+WHERE m.measurement_concept_id {measurement_in}
+  AND m.measurement_date <= o.index_date AND m.value_as_number IS NOT NULL
+ORDER BY m.person_id, m.measurement_concept_id, day, m.value_as_number
+"""
+
+
+def expand(con: CdmConnection, cs: ConceptSet, where: str) -> list[int]:
+    """The concept ids of a set, with descendants through ``concept_ancestor`` when asked; unknown ids raise."""
+    ids = sorted(set(cs.concepts))
+    found = con.query(f"SELECT concept_id FROM concept WHERE concept_id {_IN.format('ids')}", {"ids": ids})
+    missing = sorted(set(ids) - set(np.asarray(found["concept_id"]).astype(np.int64).tolist()))
+    if missing:
+        raise StudyError(f"{where}: concept id {', '.join(map(str, missing))} is not in the CDM's concept table "
+                         "(unknown concept; check the id in Athena or load the vocabulary)")
+    if not cs.include_descendants:
+        return ids
+    desc = con.query("SELECT DISTINCT descendant_concept_id AS id FROM concept_ancestor "
+                     f"WHERE ancestor_concept_id {_IN.format('ids')}", {"ids": ids})
+    return sorted(set(ids) | set(np.asarray(desc["id"]).astype(np.int64).tolist()))
+
+
+def _f(a: Any) -> np.ndarray:
+    return np.asarray(a, dtype=float)
+
+
+def extract(con: CdmConnection, study: Study) -> SurvivalData:
+    """Run the study's selection in the database and return person-level arrays for the analysis."""
+    needs = dict(REQUIRED)
+    if any(c.kind == "measurement" for c in study.covariates):
+        needs["measurement"] = ("person_id", "measurement_concept_id", "measurement_date", "value_as_number")
+    check_cdm(con, needs)
+    src = f"study {study.source}"
+    cohort_ids = expand(con, study.cohort, f"{src} [cohort]")
+    exposure_ids = expand(con, study.exposure, f"{src} [exposure]")
+    outcome_ids = expand(con, study.outcome, f"{src} [outcome]")
+    excluded_ids = (expand(con, study.excluded_death_causes, f"{src} [censoring] excluded_death_concepts")
+                    if study.excluded_death_causes.concepts else [])
+    latest = study.study_start - _dt.timedelta(days=round(study.min_years_before_start * 365.25))
+    fmt = {"cohort_in": _IN.format("cohort_ids"), "outcome_in": _IN.format("outcome_ids"),
+           "excluded_in": _IN.format("excluded_ids"), "exposure_in": _IN.format("exposure_ids"),
+           "measurement_in": _IN.format("measurement_ids")}
+    params = {"cohort_ids": cohort_ids, "study_start": study.study_start, "latest_entry": latest}
+    persons = con.query(_PERSONS_SQL.format(**fmt), {
+        **params, "outcome_ids": outcome_ids, "excluded_ids": excluded_ids or [-1], "study_end": study.study_end})
+    pid = np.asarray(persons["person_id"]).astype(np.int64)
+    attrition = {"in_observation_at_index": int(pid.size)}
+    if pid.size == 0:
+        raise StudyError(f"{src}: the cohort is empty: no person has a [cohort] concept record "
+                         f"(ids {cohort_ids[:5]}{'...' if len(cohort_ids) > 5 else ''}) on or before "
+                         f"{latest} while in observation at the index date")
+    death_day = _f(persons["death_day"])
+    obs_end, study_end = _f(persons["obs_end_day"]), _f(persons["study_end_day"])
+    censor = np.fmin(np.fmin(obs_end, study_end), np.where(np.isfinite(death_day), death_day, np.inf)
+                     if study.censor_on_death or study.outcome_table == "death" else np.inf)
+    if study.outcome_table == "death":
+        out_day = np.where(_f(persons["death_is_outcome"]) > 0, death_day, np.nan)
+        prior = np.isfinite(death_day) & (death_day <= 0)
+    else:
+        out_day = _f(persons["outcome_day"])
+        prior = _f(persons["prior_outcome"]) > 0
+    event = np.isfinite(out_day) & (out_day <= censor)
+    exit_day = np.where(event, out_day, censor)
+    keep = _f(persons["prior_obs_days"]) >= study.washout_days
+    attrition["after_washout"] = int(keep.sum())
+    if study.exclude_prior_outcome:
+        keep &= ~prior
+        attrition["after_excluding_prior_outcome"] = int(keep.sum())
+    keep &= exit_day > 0
+    attrition["with_follow_up_after_index"] = int(keep.sum())
+
+    covs, names = [], []
+    meas_ids = sorted({c.concept_id for c in study.covariates if c.kind == "measurement"})
+    latest_value: dict[int, np.ndarray] = {}
+    if meas_ids:
+        m = con.query(_MEASUREMENT_SQL.format(**fmt), {**params, "measurement_ids": meas_ids})
+        m_pid, m_cid, m_val = (np.asarray(m["person_id"]).astype(np.int64), np.asarray(m["concept_id"]).astype(np.int64),
+                               _f(m["value"]))
+        for cid in meas_ids:
+            sel = m_cid == cid
+            values = np.full(pid.size, np.nan)
+            p_sel, v_sel = m_pid[sel], m_val[sel]
+            if p_sel.size:
+                last = np.r_[p_sel[1:] != p_sel[:-1], True]  # rows ordered by day: the last is the latest
+                values[np.searchsorted(pid, p_sel[last])] = v_sel[last]
+            latest_value[cid] = values
+    for c in study.covariates:
+        if c.kind == "age_at_index":
+            v = _f(persons["age_days"]) / 365.25
+        elif c.kind == "years_since_entry":
+            v = _f(persons["days_since_entry"]) / 365.25
+        else:
+            v = latest_value[int(c.concept_id)]  # type: ignore[arg-type]
+            if c.above is not None:
+                v = np.where(np.isfinite(v), (v > c.above).astype(float), np.nan)
+        covs.append(v / c.per)
+        names.append(c.name)
+    x = np.column_stack(covs) if covs else np.zeros((pid.size, 0))
+    if covs:
+        complete = np.all(np.isfinite(x), axis=1)
+        keep &= complete
+        attrition["with_complete_covariates"] = int(keep.sum())
+    if not keep.any():
+        raise StudyError(f"{src}: the cohort is empty after the study's criteria (attrition: {attrition})")
+    if not event[keep].any():
+        raise StudyError(f"{src}: no outcome events in the cohort (attrition: {attrition}); check the [outcome] "
+                         "concepts and the study period")
+
+    exp = con.query(_EXPOSURE_SQL.format(**fmt), {**params, "exposure_ids": exposure_ids,
+                                                   "lookback": int(study.lookback_days)})
+    e_pid, e_day = np.asarray(exp["person_id"]).astype(np.int64), _f(exp["day"])
+    # Records closer than episode_gap_days to the previous record of the same person are one episode.
+    new_episode = np.ones(e_pid.size, dtype=bool)
+    if e_pid.size > 1:
+        new_episode[1:] = (e_pid[1:] != e_pid[:-1]) | (e_day[1:] - e_day[:-1] >= study.episode_gap_days)
+    e_pid, e_day = e_pid[new_episode], e_day[new_episode]
+    kept_pid = pid[keep]
+    idx = np.searchsorted(kept_pid, e_pid)
+    inside = (idx < kept_pid.size) & (kept_pid[np.clip(idx, 0, max(kept_pid.size - 1, 0))] == e_pid)
+    ex = exit_day[keep]
+    inside &= e_day < ex[np.clip(idx, 0, max(kept_pid.size - 1, 0))]
+    return SurvivalData(
+        person_id=kept_pid, exit_day=ex, event=event[keep], covariates=x[keep], covariate_names=tuple(names),
+        infection_person=idx[inside].astype(np.int64), infection_day=e_day[inside], attrition=attrition,
+    )
+
+
+def extract_study(cdm: str, study: Study) -> tuple[SurvivalData, dict[str, Any]]:
+    """Open ``cdm`` read-only, extract the study, close; also returns facts about the CDM for the manifest."""
+    with CdmConnection(cdm, read_only=True) as con:
+        data = extract(con, study)
+        info = {"backend": con.backend, "cdm_version": con.query("SELECT cdm_version FROM cdm_source")[
+            "cdm_version"].tolist()[0]}
+    if data.person_id.size == 0:  # pragma: no cover - extract raises first
+        raise SchemaError("empty cohort")
+    return data, info

@@ -1,0 +1,56 @@
+"""Copy a CDM from DuckDB into PostgreSQL (psycopg 3, COPY protocol): the same data on both backends."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ...errors import SchemaError
+from .cdm import TABLES, CdmUrl, create_table_sql
+
+
+def copy_cdm(duckdb_path: str | os.PathLike[str], pg_url: str, *, tables: tuple[str, ...] | None = None) -> list[str]:
+    """Copy the OMOP tables of ``duckdb_path`` into the database at ``pg_url``, replacing same-named tables.
+
+    Only the v5.4 tables declared in :data:`reawaken.io.omop.cdm.TABLES` are copied, with their v5.4
+    column types; returns the names copied. Meant for loading synthetic registries and test fixtures.
+    """
+    import duckdb
+
+    try:
+        import psycopg
+    except ImportError as exc:
+        raise ImportError("PostgreSQL needs psycopg: pip install 'reawaken[postgres]'") from exc
+    url = CdmUrl.parse(pg_url)
+    if url.backend != "postgresql":
+        raise SchemaError(f"{pg_url!r} is not a postgresql:// URL")
+    src = duckdb.connect(str(Path(duckdb_path)), read_only=True)
+    copied = []
+    try:
+        present = {r[0] for r in src.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        with psycopg.connect(url.target) as pg:
+            if url.schema:
+                pg.execute(f"CREATE SCHEMA IF NOT EXISTS {url.schema}")  # identifier checked by CdmUrl
+                pg.execute("SELECT set_config('search_path', %(s)s, false)", {"s": url.schema})
+            for name in tables or tuple(TABLES):
+                if name not in present:
+                    continue
+                cols = [c for c, _, _ in TABLES[name]]
+                have = {r[0] for r in src.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [name]).fetchall()}
+                cols = [c for c in cols if c in have]
+                pg.execute(f"DROP TABLE IF EXISTS {name}")
+                pg.execute(create_table_sql(name))
+                rel = src.execute(f"SELECT {', '.join(cols)} FROM {name}")  # noqa: S608 -- names from TABLES
+                with pg.cursor().copy(f"COPY {name} ({', '.join(cols)}) FROM STDIN") as cp:
+                    while True:
+                        rows = rel.fetchmany(50_000)
+                        if not rows:
+                            break
+                        for row in rows:
+                            cp.write_row(row)
+                copied.append(name)
+            pg.commit()
+    finally:
+        src.close()
+    return copied

@@ -1,0 +1,269 @@
+"""Studies as data: a TOML file names the target cohort, exposure, outcome, windows, covariates, censoring.
+
+Validated once, here, at the boundary (design principle 8): an unknown key, a wrong type or an
+impossible value raises :class:`~reawaken.errors.StudyError` naming the key, e.g.
+``study ukb.toml: [exposure] windows_days must be a list of numbers, got 'x'``.
+
+Shipped studies live in ``studies/`` beside this module and are found by name (``--study ukb-style``).
+
+Layout (every key; defaults in brackets)::
+
+    name = "flatiron-style"
+    description = "..."                         [""]
+    [cohort]                                    # target cohort: first record of these concepts
+    concepts = [4112853]
+    include_descendants = true                  [true]
+    study_start = 2020-01-01                    # index = later of cohort entry and study_start
+    study_end = 2023-12-31                      # administrative censoring
+    min_years_before_start = 0.0                [0] entry at least this long before study_start
+    washout_days = 0                            [0] continuous observation required before index
+    exclude_prior_outcome = true                [true] persons with the outcome on or before index leave
+    [exposure]
+    concepts = [37311061]
+    include_descendants = true                  [true]
+    windows_days = [0, 90, 365]                 # risk windows after each infection: [0,90), [90,365), >=365
+    lookback_days = 0                           [0] infections this long before index open windows too
+    episode_gap_days = 30                       [30] records closer than this are one episode
+    [outcome]
+    table = "condition_occurrence"              # or "death" (then concepts are causes of death)
+    concepts = [254591]
+    include_descendants = true                  [true]
+    [censoring]
+    death = true                                [true] deaths that are not the outcome censor follow-up
+    excluded_death_concepts = [37311061]        [[]] deaths with these causes (with descendants) never
+                                                #    count as the outcome ("COVID deaths excluded")
+    [[covariates]]                              # any number
+    name = "age_per_10y"
+    kind = "age_at_index"                       # or "years_since_entry" or "measurement"
+    per = 10.0                                  [1] divide the value by this
+    concept_id = 2000000002                     # measurement only: latest value on or before index
+    above = 0.0                                 # measurement only, optional: indicator value > above
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ...errors import StudyError
+
+OUTCOME_TABLES = ("condition_occurrence", "death")
+COVARIATE_KINDS = ("age_at_index", "years_since_entry", "measurement")
+
+
+@dataclass(frozen=True)
+class ConceptSet:
+    concepts: tuple[int, ...]
+    include_descendants: bool = True
+
+
+@dataclass(frozen=True)
+class Covariate:
+    name: str
+    kind: str
+    per: float = 1.0
+    concept_id: int | None = None
+    above: float | None = None
+
+
+@dataclass(frozen=True)
+class Study:
+    name: str
+    description: str
+    cohort: ConceptSet
+    study_start: _dt.date
+    study_end: _dt.date
+    min_years_before_start: float
+    washout_days: int
+    exclude_prior_outcome: bool
+    exposure: ConceptSet
+    windows_days: tuple[float, ...]
+    lookback_days: int
+    episode_gap_days: int
+    outcome_table: str
+    outcome: ConceptSet
+    censor_on_death: bool
+    excluded_death_causes: ConceptSet
+    covariates: tuple[Covariate, ...]
+    source: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        """The validated study as plain data (for manifests)."""
+        from dataclasses import asdict
+
+        out = asdict(self)
+        out["study_start"] = self.study_start.isoformat()
+        out["study_end"] = self.study_end.isoformat()
+        return out
+
+
+# key -> (type name, default or _REQUIRED)
+_REQUIRED = object()
+_SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
+    "": {"name": ("str", _REQUIRED), "description": ("str", "")},
+    "cohort": {"concepts": ("ids", _REQUIRED), "include_descendants": ("bool", True),
+               "study_start": ("date", _REQUIRED), "study_end": ("date", _REQUIRED),
+               "min_years_before_start": ("number", 0.0), "washout_days": ("int", 0),
+               "exclude_prior_outcome": ("bool", True)},
+    "exposure": {"concepts": ("ids", _REQUIRED), "include_descendants": ("bool", True),
+                 "windows_days": ("numbers", _REQUIRED), "lookback_days": ("int", 0),
+                 "episode_gap_days": ("int", 30)},
+    "outcome": {"table": ("str", _REQUIRED), "concepts": ("ids", _REQUIRED), "include_descendants": ("bool", True)},
+    "censoring": {"death": ("bool", True), "excluded_death_concepts": ("ids", [])},
+}
+_COVARIATE = {"name": ("str", _REQUIRED), "kind": ("str", _REQUIRED), "per": ("number", 1.0),
+              "concept_id": ("int", None), "above": ("number", None)}
+_SECTIONS = ("cohort", "exposure", "outcome", "censoring", "covariates")
+
+
+def _typed(where: str, key: str, kind: str, value: Any) -> Any:
+    def bad(need: str) -> StudyError:
+        return StudyError(f"{where}{key} must be {need}, got {value!r}")
+
+    if kind == "str":
+        if not isinstance(value, str):
+            raise bad("a string")
+        return value
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise bad("true or false")
+        return value
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise bad("a whole number")
+        return value
+    if kind == "number":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise bad("a number")
+        return float(value)
+    if kind == "date":
+        if isinstance(value, _dt.datetime):
+            return value.date()
+        if isinstance(value, _dt.date):
+            return value
+        if isinstance(value, str):
+            try:
+                return _dt.date.fromisoformat(value)
+            except ValueError:
+                raise bad("a date (YYYY-MM-DD)") from None
+        raise bad("a date (YYYY-MM-DD)")
+    if kind == "ids":
+        if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+            raise bad("a list of concept ids (whole numbers)")
+        return tuple(value)
+    if kind == "numbers":
+        if not isinstance(value, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                  for v in value):
+            raise bad("a list of numbers")
+        return tuple(float(v) for v in value)
+    raise AssertionError(kind)
+
+
+def _section(raw: Mapping[str, Any], schema: Mapping[str, tuple[str, Any]], where: str) -> dict[str, Any]:
+    unknown = [k for k in raw if k not in schema]
+    if unknown:
+        raise StudyError(f"{where}unknown key {unknown[0]!r}; known keys: {', '.join(schema)}")
+    out = {}
+    for key, (kind, default) in schema.items():
+        if key not in raw:
+            if default is _REQUIRED:
+                raise StudyError(f"{where}{key} is missing (required)")
+            out[key] = default
+        else:
+            out[key] = _typed(where, key, kind, raw[key])
+    return out
+
+
+def parse_study(raw: Mapping[str, Any], source: str = "study") -> Study:
+    """Validate a parsed TOML document and return the :class:`Study`."""
+    top = {k: v for k, v in raw.items() if k not in _SECTIONS}
+    head = _section(top, _SCHEMA[""], f"study {source}: ")
+    parts: dict[str, dict[str, Any]] = {}
+    for sec in ("cohort", "exposure", "outcome", "censoring"):
+        value = raw.get(sec, {})
+        if not isinstance(value, dict):
+            raise StudyError(f"study {source}: [{sec}] must be a table")
+        if sec != "censoring" and sec not in raw:
+            raise StudyError(f"study {source}: section [{sec}] is missing (required)")
+        parts[sec] = _section(value, _SCHEMA[sec], f"study {source}: [{sec}] ")
+    covs_raw = raw.get("covariates", [])
+    if not isinstance(covs_raw, list) or not all(isinstance(c, dict) for c in covs_raw):
+        raise StudyError(f"study {source}: covariates must be an array of tables ([[covariates]])")
+    covariates = []
+    for i, c in enumerate(covs_raw):
+        where = f"study {source}: [[covariates]] #{i + 1} "
+        cv = _section(c, _COVARIATE, where)
+        if cv["kind"] not in COVARIATE_KINDS:
+            raise StudyError(f"{where}kind must be one of {', '.join(COVARIATE_KINDS)}, got {cv['kind']!r}")
+        if cv["kind"] == "measurement" and cv["concept_id"] is None:
+            raise StudyError(f"{where}concept_id is missing (required for kind = \"measurement\")")
+        if cv["kind"] != "measurement" and (cv["concept_id"] is not None or cv["above"] is not None):
+            raise StudyError(f"{where}concept_id and above apply only to kind = \"measurement\"")
+        if cv["per"] <= 0:
+            raise StudyError(f"{where}per must be positive, got {cv['per']}")
+        covariates.append(Covariate(**cv))
+    names = [c.name for c in covariates]
+    if len(set(names)) != len(names):
+        raise StudyError(f"study {source}: covariate names must be unique, got {names}")
+    co, ex, ou, ce = parts["cohort"], parts["exposure"], parts["outcome"], parts["censoring"]
+    for sec, p in (("cohort", co), ("exposure", ex), ("outcome", ou)):
+        if not p["concepts"]:
+            raise StudyError(f"study {source}: [{sec}] concepts is empty; name at least one concept id")
+    if co["study_end"] <= co["study_start"]:
+        raise StudyError(f"study {source}: [cohort] study_end ({co['study_end']}) must be after study_start "
+                         f"({co['study_start']})")
+    w = ex["windows_days"]
+    if not w or w[0] != 0.0 or any(b <= a for a, b in zip(w, w[1:])):
+        raise StudyError(f"study {source}: [exposure] windows_days must start at 0 and increase, got {list(w)}")
+    if ou["table"] not in OUTCOME_TABLES:
+        raise StudyError(f"study {source}: [outcome] table must be one of {', '.join(OUTCOME_TABLES)}, "
+                         f"got {ou['table']!r}")
+    for key, value in (("[cohort] washout_days", co["washout_days"]), ("[exposure] lookback_days", ex["lookback_days"]),
+                       ("[exposure] episode_gap_days", ex["episode_gap_days"]),
+                       ("[cohort] min_years_before_start", co["min_years_before_start"])):
+        if value < 0:
+            raise StudyError(f"study {source}: {key} must be >= 0, got {value}")
+    return Study(
+        name=head["name"], description=head["description"],
+        cohort=ConceptSet(co["concepts"], co["include_descendants"]), study_start=co["study_start"],
+        study_end=co["study_end"], min_years_before_start=co["min_years_before_start"],
+        washout_days=co["washout_days"], exclude_prior_outcome=co["exclude_prior_outcome"],
+        exposure=ConceptSet(ex["concepts"], ex["include_descendants"]), windows_days=w,
+        lookback_days=ex["lookback_days"], episode_gap_days=ex["episode_gap_days"], outcome_table=ou["table"],
+        outcome=ConceptSet(ou["concepts"], ou["include_descendants"]), censor_on_death=ce["death"],
+        excluded_death_causes=ConceptSet(ce["excluded_death_concepts"], True), covariates=tuple(covariates),
+        source=source,
+    )
+
+
+def shipped_studies() -> tuple[str, ...]:
+    """Names of the studies shipped with reawaken (``--study NAME``)."""
+    root = resources.files("reawaken.io.omop").joinpath("studies")
+    return tuple(sorted(p.name[:-5] for p in root.iterdir() if p.name.endswith(".toml")))
+
+
+def load_study(study: str | os.PathLike[str]) -> Study:
+    """A study from a TOML file path or a shipped name (``ukb-style``, ``flatiron-style``)."""
+    text_path = Path(study)
+    if text_path.suffix == ".toml" or text_path.exists():
+        if not text_path.is_file():
+            raise StudyError(f"--study {study}: no such file")
+        text, source = text_path.read_text(encoding="utf-8"), text_path.name
+    else:
+        name = str(study)
+        if name not in shipped_studies():
+            raise StudyError(f"--study {name!r}: not a file and not a shipped study; shipped: "
+                             f"{', '.join(shipped_studies())}")
+        text = resources.files("reawaken.io.omop").joinpath("studies", f"{name}.toml").read_text(encoding="utf-8")
+        source = f"{name}.toml"
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise StudyError(f"study {source}: not valid TOML: {exc}") from None
+    return parse_study(raw, source)
