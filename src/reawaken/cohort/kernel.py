@@ -59,24 +59,33 @@ def _slow(x, t0, t1, kappa, need, lam, V, Vinv, g):  # noqa: ANN001, ANN202
 
 @nb.njit(cache=True)
 def _planted(t0, t1, last_inf, kappa, need, edges, hrs):  # noqa: ANN001, ANN202
-    """Planted hazard kappa * HR(time since last infection) over [t0, t1]: (hazard used, crossing)."""
+    """Planted hazard kappa * HR(time since last infection) over [t0, t1]: (hazard used, crossing).
+
+    Windows are walked by index (never re-derived from a difference of times, which could round back
+    into the window just left and stall)."""
     used = 0.0
     t = t0
+    k = -1  # before any infection: baseline
+    if last_inf > -math.inf:
+        k = 0
+        while k + 1 < edges.size and t - last_inf >= edges[k + 1]:
+            k += 1
     while t < t1:
-        if last_inf == -math.inf:
+        if k < 0:
             rate, nxt = kappa, t1
         else:
-            since = t - last_inf
-            k = 0
-            while k + 1 < edges.size and since >= edges[k + 1]:
-                k += 1
             rate = kappa * hrs[k]
             nxt = t1 if k + 1 >= edges.size else min(t1, last_inf + edges[k + 1])
-        piece = rate * (nxt - t)
-        if used + piece >= need:
-            return used + piece, t + (need - used) / rate
-        used += piece
-        t = nxt
+        if nxt > t:
+            piece = rate * (nxt - t)
+            if used + piece >= need:
+                return used + piece, t + (need - used) / rate
+            used += piece
+            t = nxt
+        if k >= 0 and k + 1 < edges.size:
+            k += 1
+        elif t < t1 and nxt >= t1:
+            break
     return used, math.inf
 
 

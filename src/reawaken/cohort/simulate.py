@@ -204,7 +204,8 @@ def simulate_chunk(model: Model, seed: int, first: int, count: int) -> ChunkResu
 def _person_columns(p: People) -> dict[str, np.ndarray]:
     return {"person_id": p.person_id, "age_at_start": p.age, "diagnosis_day": p.diagnosis_day,
             "subtype": p.subtype, "t_stage": p.t_stage, "nodes": p.nodes, "dcc_burden": p.dcc_burden,
-            "baseline_distant_hazard": p.distant_hazard, "baseline_lung_hazard": p.lung_hazard}
+            "baseline_distant_hazard": p.distant_hazard, "baseline_lung_hazard": p.lung_hazard,
+            "baseline_other_hazard": p.other_hazard}
 
 
 def _events(cfg: CohortConfig, people: People, cand: Candidates, vacc: Any, occ: np.ndarray, il6: FloatArray,

@@ -66,3 +66,17 @@ def test_anti_il6_policy_only_doses_episodes_past_the_threshold(cohort_model):
     w_untreated = t.end[:, :, :, 0] @ t.weights
     w_treated = t.end[:, :, :, 1] @ t.weights
     assert np.all(w_treated[treated][:, 0] < w_untreated[treated][:, 0])
+
+
+def test_planted_hazard_walks_its_windows_exactly():
+    import math
+
+    from reawaken.cohort.kernel import _planted
+
+    edges, hrs = np.array([0.0, 90.0, 365.0]), np.array([3.0, 2.0, 1.0])
+    assert _planted(0.0, 1000.0, -math.inf, 1.0, 1e9, edges, hrs)[0] == pytest.approx(1000.0)
+    assert _planted(100.0, 1000.0, 100.0, 1.0, 1e9, edges, hrs)[0] == pytest.approx(90 * 3 + 275 * 2 + 535)
+    # starting a hair inside a window (rounding) must neither stall nor skip it
+    assert _planted(100.0 + 1e-9, 1000.0, 100.0, 1.0, 1e9, edges, hrs)[0] == pytest.approx(1355.0)
+    assert _planted(190.0, 400.0, 100.0, 1.0, 1e9, edges, hrs)[0] == pytest.approx(420.0)
+    assert _planted(100.0, 1000.0, 100.0, 1.0, 300.0, edges, hrs)[1] == pytest.approx(205.0)
