@@ -7,18 +7,21 @@ model-based (inverse information) and, when ``cluster`` is given, the robust san
 (1989) summed within clusters (persons contribute several rows).
 
 Why our own estimator rather than wrapping lifelines (design principle 9): lifelines'
-CoxTimeVaryingFitter has no robust standard errors and was 590x slower on 10^4 persons, statsmodels
-PHReg 33x slower on 10^5 (``docs/benchmarks.md``); both agree with this code to 1e-6 in the test suite,
-which is what licenses it.
+CoxTimeVaryingFitter has no robust standard errors and is far slower, as is statsmodels PHReg (figures in
+``docs/benchmarks.md``); both agree with this code to 1e-6 in the test suite, which is what licenses it.
 
-Risk-set sums use sorting and suffix sums, so one Newton iteration costs O(n log n + n p^2): a row is at
-risk at event time t when ``start < t <= stop`` (as in R ``survival`` and lifelines; statsmodels PHReg
-also counts a row that enters exactly at t, which matters only when an entry time equals an event time).
+How it is fast (figures in ``docs/benchmarks.md``): everything that depends only on the data is computed once
+per fit. A row is at risk at event time t when ``start < t <= stop`` (as in R ``survival`` and lifelines;
+statsmodels PHReg also counts a row that enters exactly at t, which matters only when an entry time equals
+an event time), i.e. at the distinct event times ``times[lo:hi]``; ``lo``/``hi`` are found once per row
+and fit, and the rows at risk at some event time (the others carry no information) are sorted by ``hi``
+into one copy of x. A Newton iteration is then three passes over the rows, with no sorting, no searching
+and no (n, p) temporaries: the linear predictor; each row's weight scattered into bins ``hi`` (+) and
+``lo`` (-) and suffix-summed over event times (S0, S1; compiled, ``_cox_kernels``); the information from
+prefix sums of the Breslow hazard by BLAS over chunks of rows (no S2 array). O(n p^2) per iteration.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats
@@ -31,59 +34,32 @@ class ConvergenceError(RuntimeError):
     """Newton-Raphson did not converge (separation, or collinear covariates)."""
 
 
-@dataclass(frozen=True)
-class _RiskSums:
-    times: FloatArray  # distinct event times, ascending
-    d: FloatArray  # events at each time
-    s0: FloatArray  # (m,)
-    s1: FloatArray  # (m, p)
-    xsum: FloatArray  # (m, p) sum of covariates of the events at each time
-    w: FloatArray  # (n,) exp(eta - max eta), the scale of s0 and s1
+def _gram(x: FloatArray, f: FloatArray, chunk: int = 1 << 15) -> FloatArray:
+    """sum_k f_k x_k x_k^T by BLAS over chunks of rows (one (chunk, p) buffer, no (n, p) temporary).
 
-
-def _suffix(a: np.ndarray) -> np.ndarray:
-    """Suffix sums along axis 0 with a trailing zero row: out[k] = a[k:].sum(0)."""
-    out = np.zeros((a.shape[0] + 1, *a.shape[1:]))
-    out[:-1] = np.cumsum(a[::-1], axis=0)[::-1]
+    With f_k = w_k times the Breslow hazard over row k's risk span this is sum_j d_j S2_j / S0_j, the first
+    term of the information, without forming S2 or any per-row outer product.
+    """
+    n, p = x.shape
+    out = np.zeros((p, p))
+    buf = np.empty((min(chunk, n), p))
+    for a in range(0, n, chunk):
+        xa = x[a : a + chunk]
+        fx = np.multiply(xa, f[a : a + chunk, None], out=buf[: xa.shape[0]])
+        out += fx.T @ xa
     return out
 
 
-def _risk_sums(start: FloatArray, stop: FloatArray, event: np.ndarray, x: FloatArray, beta: FloatArray) -> _RiskSums:
-    eta = x @ beta
-    w = np.exp(eta - eta.max())  # shift for overflow safety; cancels in every ratio below
-    times, d = np.unique(stop[event], return_counts=True)
-    xsum = np.zeros((times.size, x.shape[1]))
-    np.add.at(xsum, np.searchsorted(times, stop[event]), x[event])
-    wx = w[:, None] * x
-    by_stop, by_start = np.argsort(stop, kind="stable"), np.argsort(start, kind="stable")
-    s_stop, s_start = stop[by_stop], start[by_start]
-    # rows with stop >= t  minus  rows with start >= t  = rows with start < t <= stop
-    i_stop = np.searchsorted(s_stop, times, side="left")
-    i_start = np.searchsorted(s_start, times, side="left")
-    s0 = _suffix(w[by_stop])[i_stop] - _suffix(w[by_start])[i_start]
-    s1 = _suffix(wx[by_stop])[i_stop] - _suffix(wx[by_start])[i_start]
-    return _RiskSums(times, d.astype(float), s0, s1, xsum, w)
-
-
-def _hazard_span(rs: _RiskSums, start: FloatArray, stop: FloatArray, weights: FloatArray) -> FloatArray:
-    """Per row: sum of weights_j over event times t_j with start < t_j <= stop (prefix sums over times)."""
-    c = np.concatenate([[0.0], np.cumsum(weights)])
-    return c[np.searchsorted(rs.times, stop, side="right")] - c[np.searchsorted(rs.times, start, side="right")]
-
-
-def _newton_terms(rs: _RiskSums, start: FloatArray, stop: FloatArray, x: FloatArray
-                  ) -> tuple[FloatArray, FloatArray, FloatArray]:
-    """Weighted covariate means at each event time, the score and the information (Breslow).
-
-    The information sum_j d_j (S2_j / S0_j - xbar_j xbar_j^T) is formed without the (n, p, p) array of
-    per-row outer products: sum_j d_j S2_j / S0_j = sum_k w_k L_k x_k x_k^T, where L_k is the Breslow
-    hazard d_j / S0_j summed over the event times in row k's risk span; one matrix product (BLAS).
-    """
-    xbar = rs.s1 / rs.s0[:, None]
-    grad = (rs.xsum - rs.d[:, None] * xbar).sum(axis=0)
-    lam = _hazard_span(rs, start, stop, rs.d / rs.s0)
-    info = (x * (rs.w * lam)[:, None]).T @ x - (rs.d[:, None] * xbar).T @ xbar
-    return xbar, grad, info
+def _cluster_codes(cluster: np.ndarray) -> tuple[np.ndarray, int]:
+    """Codes 0..g-1 for the distinct cluster labels, and g. Non-negative integer labels of modest range
+    (person ids) are coded by a presence table, O(n); anything else by sorting (``np.unique``)."""
+    if cluster.dtype.kind in "iu" and cluster.size and cluster.min() >= 0 and cluster.max() <= 4 * cluster.size:
+        present = np.zeros(int(cluster.max()) + 1, dtype=bool)
+        present[cluster] = True
+        return (np.cumsum(present) - 1)[cluster], int(present.sum())
+    _, codes = np.unique(cluster, return_inverse=True)
+    codes = codes.reshape(-1)
+    return codes, int(codes.max()) + 1
 
 
 class CoxPH:
@@ -141,12 +117,43 @@ class CoxPH:
 
             warnings.warn(f"only {int(event.sum())} events for {p} covariates (< 10 per covariate)",
                           StatisticalWarning, stacklevel=2)
+        if cluster is not None:
+            cluster = np.asarray(cluster)
+            if cluster.shape != (n,):
+                raise ValueError(f"cluster must have one entry per row ({n}), got shape {cluster.shape}")
+        from . import _cox_kernels as kern  # numba, compiled once and cached on disk
+
+        # Data-only quantities, once per fit: distinct event times, events per time, each row's risk span.
+        times, d = np.unique(stop[event], return_counts=True)
+        d = d.astype(float)
+        m = times.size
+        lo, hi = kern.risk_spans(times, start, stop)  # at risk at times[lo:hi]
+        x = np.ascontiguousarray(x)
+        x_event_sum = x[event].sum(axis=0)
+        # The Newton iterations work on the rows at risk at some event time (the others carry no
+        # information), sorted by stop: a copy of x, so the risk-set scatter is nearly sequential in memory.
+        order = kern.order_by_stop(lo, hi, m)
+        xs, los, his = kern.take_rows(x, order), lo[order], hi[order]
+
+        eta, w, f = np.empty(order.size), np.empty(order.size), np.empty(order.size)  # reused buffers
+
+        def evaluate(beta: FloatArray) -> tuple[float, FloatArray, FloatArray, FloatArray, FloatArray]:
+            """At beta: max linear predictor, S0, xbar, score, information (Breslow); fills w (rows in order)."""
+            eta_max = kern.linear_predictor(xs, beta, eta)
+            s = kern.risk_set_sums(los, his, xs, eta, eta_max, m, w)
+            s0 = s[:, 0]
+            xbar = s[:, 1:] / s0[:, None]
+            grad = x_event_sum - d @ xbar
+            c_lam = np.concatenate([[0.0], np.cumsum(d / s0)])
+            kern.span_weights(los, his, w, c_lam, f)
+            info = _gram(xs, f) - (d[:, None] * xbar).T @ xbar
+            return eta_max, s0, xbar, grad, info
+
         beta = np.zeros(p)
         n_iter = 0
         while n_iter < self.max_iter:
             n_iter += 1
-            rs = _risk_sums(start, stop, event, x, beta)
-            xbar, grad, info = _newton_terms(rs, start, stop, x)
+            *_, grad, info = evaluate(beta)
             try:
                 step = np.linalg.solve(info, grad)
             except np.linalg.LinAlgError:
@@ -157,48 +164,32 @@ class CoxPH:
         if np.max(np.abs(step)) >= self.tol:
             raise ConvergenceError(f"Newton-Raphson did not converge in {self.max_iter} iterations "
                                    "(check for separation: a covariate that predicts events perfectly)")
-        rs = _risk_sums(start, stop, event, x, beta)
-        xbar, _, info = _newton_terms(rs, start, stop, x)
+        eta_max, s0, xbar, _, info = evaluate(beta)
         cov_model = np.linalg.inv(info)
         self.n_iter_ = n_iter
         self.params_ = beta
-        self.loglik_ = float((x[event] @ beta).sum() - (rs.d * (np.log(rs.s0) + (x @ beta).max())).sum())
+        self.loglik_ = float(x_event_sum @ beta - (d * (np.log(s0) + eta_max)).sum())
         self.bse_model_ = np.sqrt(np.diag(cov_model))
         self.n_obs_ = n
-        self.n_events_ = int(event.sum())
+        self.n_events_ = int(d.sum())
         if cluster is not None:
-            resid = self._score_residuals(start, stop, event, x, beta, rs, xbar)
-            codes = np.unique(np.asarray(cluster), return_inverse=True)[1]
-            u = np.zeros((codes.max() + 1, p))
-            np.add.at(u, codes, resid)
+            # Lin & Wei (1989) score residuals with Breslow increments dLambda_j = d_j / S0_j (on the
+            # shifted scale of w, so w * dLambda is scale-free), summed within clusters in compiled code.
+            codes, n_clusters = _cluster_codes(cluster)
+            w_rows = np.zeros(n)  # weights back in row order (person order: the cluster sums stay local)
+            w_rows[order] = w  # rows never at risk keep weight 0: their residual is 0
+            dlam = d / s0
+            c_lam = np.concatenate([[0.0], np.cumsum(dlam)])
+            c_xlam = np.vstack([np.zeros((1, p)), np.cumsum(xbar * dlam[:, None], axis=0)])
+            u = kern.cluster_scores(lo, hi, event, x, w_rows, c_lam, c_xlam, xbar, codes, n_clusters)
             self.cov_ = cov_model @ (u.T @ u) @ cov_model
-            self.n_clusters_ = int(u.shape[0])
+            self.n_clusters_ = n_clusters
         else:
             self.cov_ = cov_model
             self.n_clusters_ = None
         self.bse_ = np.sqrt(np.diag(self.cov_))
         self.hazard_ratios_ = np.exp(beta)
         return self
-
-    @staticmethod
-    def _score_residuals(start, stop, event, x, beta, rs, xbar):  # noqa: ANN001, ANN205
-        """Per-row score residuals (Lin & Wei 1989) with Breslow increments dLambda_j = d_j / S0_j.
-
-        r_k = event_k (x_k - xbar(stop_k)) - w_k sum_{j: start_k < t_j <= stop_k} (x_k - xbar_j) dLambda_j
-        """
-        eta = x @ beta
-        w = np.exp(eta - eta.max())
-        dlam = rs.d / rs.s0  # on the same shifted scale as w, so w * dlam is scale-free
-        c_lam = np.concatenate([[0.0], np.cumsum(dlam)])
-        c_xlam = np.vstack([np.zeros((1, x.shape[1])), np.cumsum(xbar * dlam[:, None], axis=0)])
-        hi = np.searchsorted(rs.times, stop, side="right")  # event times <= stop
-        lo = np.searchsorted(rs.times, start, side="right")  # event times <= start (excluded)
-        lam = c_lam[hi] - c_lam[lo]
-        xlam = c_xlam[hi] - c_xlam[lo]
-        resid = -w[:, None] * (x * lam[:, None] - xlam)
-        k = np.searchsorted(rs.times, stop[event])
-        resid[event] += x[event] - xbar[k]
-        return resid
 
     @property
     def summary(self):  # noqa: ANN201 -- a pandas DataFrame

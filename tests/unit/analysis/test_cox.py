@@ -138,3 +138,40 @@ def test_few_events_per_covariate_warns():
     assert event.sum() < 20
     with pytest.warns(StatisticalWarning, match="events for 2 covariates"):
         CoxPH().fit(start, stop, event, x)
+
+
+def test_risk_spans_equal_searchsorted_for_any_spacing():
+    """The bucketed search behind each row's risk span is exact: equal to np.searchsorted(side="right")
+    for clustered times, ties with row ends, values outside the range and a single event time."""
+    from reawaken.analysis._cox_kernels import risk_spans
+
+    rng = np.random.default_rng(3)
+    clustered = np.unique(np.concatenate([rng.uniform(0, 1e-6, 50), rng.uniform(5, 6, 50), [1e9]]))
+    for times in (clustered, np.unique(rng.integers(1, 400, 300).astype(float)), np.array([2.5])):
+        ends = np.concatenate([times, rng.choice(times, 40), rng.uniform(-1, times.max() + 1, 200), [-np.inf]])
+        ends = ends[np.isfinite(ends)]
+        lo, hi = risk_spans(times, ends, ends)
+        np.testing.assert_array_equal(lo, np.searchsorted(times, ends, side="right"))
+        np.testing.assert_array_equal(hi, lo)
+
+
+def test_rows_never_at_risk_and_cluster_labels_do_not_change_the_fit():
+    """Rows whose (start, stop] holds no event time are dropped before iterating (they carry nothing);
+    integer person ids (coded by a presence table) and string labels (sorted) give the same clusters."""
+    pid, start, stop, event, x = person_rows(500, seed=8)
+    base = CoxPH().fit(start, stop, event, x, cluster=pid.astype(int))
+    first = stop[event].min()
+    extra = 40  # rows ending before the first event, for new persons and for existing ones
+    e_start = np.zeros(extra)
+    e_stop = np.full(extra, first / 2)
+    e_pid = np.concatenate([np.arange(20) + 10_000, pid[:20]]).astype(int)
+    e_x = np.random.default_rng(0).normal(size=(extra, 2))
+    fit = CoxPH().fit(np.concatenate([start, e_start]), np.concatenate([stop, e_stop]),
+                      np.concatenate([event, np.zeros(extra, bool)]), np.vstack([x, e_x]),
+                      cluster=np.concatenate([pid.astype(int), e_pid]))
+    np.testing.assert_allclose(fit.params_, base.params_, rtol=1e-12)
+    np.testing.assert_allclose(fit.bse_, base.bse_, rtol=1e-12)
+    assert fit.n_obs_ == base.n_obs_ + extra and fit.n_clusters_ == base.n_clusters_ + 20
+    labels = CoxPH().fit(start, stop, event, x, cluster=np.array([f"p{int(i)}" for i in pid]))
+    np.testing.assert_allclose(labels.bse_, base.bse_, rtol=1e-13)  # clusters summed in another order
+    assert labels.n_clusters_ == base.n_clusters_
