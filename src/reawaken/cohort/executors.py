@@ -6,6 +6,7 @@ Dask is imported only when asked for (extra ``distributed``).
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -32,7 +33,8 @@ def run_tasks(func: Callable[[Any], T], tasks: Sequence[tuple[int, Any]], *, wor
         for key, arg in tasks:
             yield key, func(arg)
         return
-    with ProcessPoolExecutor(max_workers=min(n, len(tasks))) as pool:
+    # spawn, not fork: the parent may already run numba's OpenMP threads, which fork() cannot copy safely
+    with ProcessPoolExecutor(max_workers=min(n, len(tasks)), mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = {pool.submit(func, arg): key for key, arg in tasks}
         for fut in as_completed(futures):
             yield futures[fut], fut.result()

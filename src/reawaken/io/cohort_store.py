@@ -96,7 +96,11 @@ class CohortStore:
             return {k: z[k] for k in z.files}
 
     def save_tables(self, arrays: Mapping[str, np.ndarray]) -> None:
-        _atomic(self.path / "tables.npz", lambda p: np.savez(open(p, "wb"), **arrays))  # noqa: SIM115
+        def write(p: Path) -> None:
+            with open(p, "wb") as fh:
+                np.savez(fh, **arrays)
+
+        _atomic(self.path / "tables.npz", write)
 
     # --- chunks -----------------------------------------------------------------------------------------
     def done(self) -> dict[int, dict[str, Any]]:
