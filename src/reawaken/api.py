@@ -165,9 +165,48 @@ def _trim(ep: Episode, days: float) -> Episode:
     return replace(ep, time=ep.time[keep], values=ep.values[keep], readouts=readouts)
 
 
-def run_demo(out_dir: Path, *, days: float = 270.0) -> RunResult:
-    """The main job: the mouse panel of Chia et al. 2025, the calibration targets, and a human episode,
-    written as a self-contained HTML report with figures (plus JSON, Parquet and a manifest)."""
+DEMO_ARMS = ("baseline", "vaccinated", "anti-il6-after-infection", "no-infection")
+DEMO_PLANTED = (2.0, 1.5, 1.0)
+
+
+def _demo_cohort(stage: Path, n: int, seed: int = 1) -> tuple[str, dict[str, Any]]:
+    """The demo's cohort and registry steps: a mechanistic cohort in four arms, its OMOP registry with both
+    shipped studies, and a planted-truth registry of the same people checked by the planted-check study."""
+    from .cohort.config import load_config
+    from .cohort.simulate import arms_from_config, build_model
+    from .report.cohort_report import cohort_section, registry_section
+
+    cfg = load_config()
+    tables = build_model(cfg, arms_from_config(cfg, list(DEMO_ARMS))).tables
+    summary = run_cohort(cfg, n=n, out_dir=stage / "cohort", seed=seed, arms=list(DEMO_ARMS), tables=tables, workers=1)
+    planted_cfg = cfg.with_overrides(mechanism={"mode": "planted", "planted_hazard_ratios": list(DEMO_PLANTED)})
+    run_cohort(planted_cfg, n=n, out_dir=stage / "cohort-planted", seed=seed, arms=["baseline"], tables=tables,
+               workers=1)
+    write_registry(stage / "cohort", stage / "registry.duckdb", seed=seed)
+    write_registry(stage / "cohort-planted", stage / "registry-planted.duckdb", seed=seed,
+                   ascertainment="covid=1,influenza=1")
+    results = []
+    for label, cdm, study in (
+        ("Flatiron-style: COVID-19 -> lung metastasis (mechanistic cohort)", "registry.duckdb", "flatiron-style"),
+        ("UK Biobank-style: SARS-CoV-2 -> cancer death, COVID deaths excluded (mechanistic cohort)",
+         "registry.duckdb", "ukb-style"),
+        ("Planted truth: any infection -> lung metastasis (planted cohort, full ascertainment)",
+         "registry-planted.duckdb", "planted-check"),
+    ):
+        res = analyze_registry(stage / cdm, study)
+        results.append((label, res, res.get("planted")))
+    figures = [stage / "cohort" / "incidence.png", stage / "cohort" / "cumulative_lung_metastasis.png"]
+    html_part = cohort_section(summary, figures) + registry_section(results)
+    extra = {"cohort": {k: summary[k] for k in ("n_persons", "person_years", "infections", "lung_metastases",
+                                                "cancer_deaths", "arms")},
+             "registry": {r[1]["study"] + ("" if r[2] is None else " (planted)"): r[1]["hazard_ratios"] for r in results}}
+    return html_part, extra
+
+
+def run_demo(out_dir: Path, *, days: float = 270.0, cohort_n: int = 100_000) -> RunResult:
+    """The main job: the mouse panel of Chia et al. 2025, the calibration targets, human episodes, a
+    virtual cohort of ``cohort_n`` survivors in four arms and registry analyses of it, written as a
+    self-contained HTML report with figures (plus JSON, Parquet, the cohort, the CDMs and a manifest)."""
     from .report.html import render_demo_report
 
     started = time.perf_counter()
@@ -193,13 +232,16 @@ def run_demo(out_dir: Path, *, days: float = 270.0) -> RunResult:
                     {"scenarios": "; ".join(f"{i}={ep.scenario.label}" for i, ep in enumerate(panel))})
         write_json(stage.path / "readouts.json", readouts)
         write_json(stage.path / "targets.json", targets)
-        render_demo_report(stage.path / "report.html", panel=panel, human=human, targets=targets, manifest=manifest)
+        extra_html, cohort_extra = _demo_cohort(stage.path, cohort_n) if cohort_n > 0 else ("", {})
+        write_json(stage.path / "cohort_summary.json", cohort_extra)
+        render_demo_report(stage.path / "report.html", panel=panel, human=human, targets=targets, manifest=manifest,
+                           extra_html=extra_html)
         manifest["files"] = stage.checksums()
         manifest["elapsed_s"] = round(time.perf_counter() - started, 3)
         write_json(stage.path / "manifest.json", manifest)
     n_ok = sum(1 for t in targets if t["ok"])
     return RunResult(episodes, readouts, manifest, out_dir, tuple(stage.files),
-                     {"targets_passed": n_ok, "targets_total": len(targets), "targets": targets})
+                     {"targets_passed": n_ok, "targets_total": len(targets), "targets": targets, **cohort_extra})
 
 
 # --- Registry (OMOP CDM) ----------------------------------------------------------------------------

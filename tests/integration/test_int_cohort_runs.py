@@ -35,7 +35,8 @@ def _same(a: Path, b: Path) -> None:
             assert np.array_equal(ta[k], tb[k], equal_nan=ta[k].dtype.kind == "f"), (arm, k)
     pa, pb = read_persons(a), read_persons(b)
     for k in pa:
-        assert np.array_equal(np.sort(pa["person_id"]), np.sort(pb["person_id"]))
+        oa, ob = np.argsort(pa["person_id"]), np.argsort(pb["person_id"])
+        assert np.array_equal(pa[k][oa], pb[k][ob]), k
     sa = json.loads((a / "summary.json").read_text())
     sb = json.loads((b / "summary.json").read_text())
     for k in ("n_persons", "infections", "lung_metastases", "cancer_deaths", "arms"):

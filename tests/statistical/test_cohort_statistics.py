@@ -130,9 +130,9 @@ def test_planted_hazard_ratios_are_recovered(cohort_model):
     ev = simulate_chunk(dataclasses.replace(model), 77, 0, N).events["baseline"]
     n = N
     exit_day = _exit(ev, n)
-    lung = _first(ev, LUNG, n) - cfg.get("people", "detection_lag_days")  # the planted hazard acts on escape
-    lung_obs = np.isfinite(lung) & (lung + cfg.get("people", "detection_lag_days") <= exit_day)
-    stop = np.where(lung_obs, lung, np.maximum(exit_day - cfg.get("people", "detection_lag_days"), 1e-3))
+    lung = _first(ev, LUNG, n)  # in planted mode the planted hazard is the hazard of the diagnosis itself
+    lung_obs = np.isfinite(lung) & (lung <= exit_day)
+    stop = np.where(lung_obs, lung, exit_day)
     sel = ev["kind"] <= 1
     rows = split_windows(np.zeros(n), stop, lung_obs, ev["person_id"][sel], ev["day"][sel], edges=(0.0, 90.0, 365.0))
     fit = CoxPH().fit(rows.start, rows.stop, rows.event, rows.indicators(), cluster=rows.person)

@@ -77,6 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="run the mouse panel and calibration targets; write an HTML report")
     d.add_argument("--out", type=Path, default=Path("reawaken-demo"), help="output directory (default: reawaken-demo)")
     d.add_argument("--days", type=_positive, default=270.0, help="horizon in days (default 270 = 9 months)")
+    d.add_argument("--cohort-n", type=int, default=100_000, metavar="N",
+                   help="people in the demo's virtual cohort (default 100000; 0 skips the cohort and registry steps)")
     d.add_argument("--json", action="store_true", help="print a JSON summary instead of text")
 
     s = sub.add_parser("simulate", help="simulate one host/virus/intervention scenario")
@@ -227,15 +229,28 @@ def _dispatch(args: argparse.Namespace) -> int:
                       f"P(no lesion) {r['lesions_p_zero']:.3g}")
         return 0
     if args.command == "demo":
-        result = api.run_demo(args.out, days=args.days)
+        if args.cohort_n < 0:
+            from ..errors import ConfigError
+
+            raise ConfigError(f"--cohort-n must be >= 0, got {args.cohort_n}")
+        result = api.run_demo(args.out, days=args.days, cohort_n=args.cohort_n)
         x = result.extra
         if args.json:
             print(to_json({"out": str(args.out), "targets_passed": x["targets_passed"],
                            "targets_total": x["targets_total"], "elapsed_s": result.manifest.get("elapsed_s"),
+                           "cohort": x.get("cohort"), "registry": x.get("registry"),
                            "files": list(result.files)}, indent=None))
         else:
             print(f"reawaken demo: {x['targets_passed']}/{x['targets_total']} calibration targets met; "
                   f"report: {args.out / 'report.html'} ({result.manifest.get('elapsed_s')} s)")
+            if x.get("cohort"):
+                c = x["cohort"]
+                print(f"  cohort: {c['n_persons']:,} survivors, {c['infections']:,} infections, "
+                      f"{c['lung_metastases']:,} lung metastases (baseline arm)")
+                for study, hrs in x["registry"].items():
+                    inf = ", ".join(f"{h['term'].removeprefix('infection ')} HR {h['hr']:.2f}" for h in hrs
+                                    if h["term"].startswith("infection"))
+                    print(f"  registry {study}: {inf}")
         return 0
     if args.command in ("registry", "analyze"):
         return _run_registry(args)

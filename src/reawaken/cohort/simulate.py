@@ -179,7 +179,7 @@ def simulate_chunk(model: Model, seed: int, first: int, count: int) -> ChunkResu
         o_occ, o_av = np.empty((n, k), np.int8), np.empty((n, k), np.int8)
         o_il6, o_dose = np.empty((n, k)), np.empty((n, k))
         run_people(
-            kappa, x0, end_day, stop0, other_dx, e[:, 3], median_cd, cfg.get("people", "detection_lag_days"), e[:, 0],
+            kappa, x0, end_day, stop0, other_dx, e[:, 3], median_cd, 0.0 if planted else cfg.get("people", "detection_lag_days"), e[:, 0],
             cand.day, cand.virus, cand.p_base, cand.log_s, cand.u_occur, cand.u_antiviral, cand.u_death,
             cand.death_risk, cand.antiviral_available, protect, vflag,
             arm.infections, av_share, policy, mech["episode_days"], cfg.get("sars_cov_2", "reinfection_protection"),

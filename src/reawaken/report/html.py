@@ -186,8 +186,9 @@ def render_demo_report(
     human: Sequence[Episode],
     targets: Sequence[Mapping[str, Any]],
     manifest: Mapping[str, Any],
+    extra_html: str = "",
 ) -> Path:
-    """Write the demo report to ``path``."""
+    """Write the demo report to ``path`` (``extra_html``: further sections, e.g. the cohort and registry)."""
     n_ok = sum(1 for t in targets if t["ok"])
     versions = ", ".join(f"{k} {v}" for k, v in manifest.get("versions", {}).items())
     body = f"""
@@ -208,6 +209,7 @@ targets are the firm claims of science.md &sect;4a with the tolerances given the
 <p class=note>Human DCC responses reuse the mouse per-cell parameters (an explicit assumption, see docs/model.md).</p>
 <img src="{human_figure(human)}" alt="human episodes">
 {_readout_table(human)}
+{extra_html}
 """
     page = f"<!doctype html><html><head><meta charset=utf-8><title>reawaken demo</title><style>{_CSS}</style></head><body>{body}</body></html>"
     path.write_text(page)

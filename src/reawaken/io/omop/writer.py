@@ -280,11 +280,11 @@ def build_cdm(manifest: Mapping[str, Any], persons: Mapping[str, np.ndarray], ev
     dose = np.asarray(events["dose_mg"], dtype=float)[is_drug]
     drug = arrow_table("drug_exposure", {
         "drug_exposure_id": np.arange(1, int(is_drug.sum()) + 1, dtype=np.int64), "person_id": ev_pid[is_drug],
-        "drug_concept_id": np.array([concept_id(drug_role[k]) for k in d_kind], dtype=np.int32),
+        "drug_concept_id": _lookup(d_kind, {k: concept_id(r) for k, r in drug_role.items()}, 0, np.int32),
         "drug_exposure_start_date": d_date, "drug_exposure_end_date": d_date,
         "drug_type_concept_id": np.full(d_kind.size, ehr, dtype=np.int32),
         "quantity": np.where(d_kind == "anti-il6", dose, 1.0),
-        "dose_unit_source_value": np.array(["mg" if k == "anti-il6" else "" for k in d_kind], dtype=object),
+        "dose_unit_source_value": _lookup(d_kind, {"anti-il6": "mg"}, "", object),
         "drug_source_value": d_kind.astype(object),
     })
 
@@ -294,8 +294,7 @@ def build_cdm(manifest: Mapping[str, Any], persons: Mapping[str, np.ndarray], ev
     death = arrow_table("death", {
         "person_id": ev_pid[dead], "death_date": _dates(start, day[dead]),
         "death_type_concept_id": np.full(int(dead.sum()), ehr, dtype=np.int32),
-        "cause_concept_id": np.array([concept_id(_CAUSE_ROLE[c]) if c in _CAUSE_ROLE else 0 for c in causes],
-                                     dtype=np.int32),
+        "cause_concept_id": _lookup(causes, {c: concept_id(r) for c, r in _CAUSE_ROLE.items()}, 0, np.int32),
         "cause_source_value": causes.astype(object),
     })
 
@@ -339,6 +338,12 @@ def build_cdm(manifest: Mapping[str, Any], persons: Mapping[str, np.ndarray], ev
         "il6_measured": il6,
     }
     return tables, truth
+
+
+def _lookup(values: np.ndarray, mapping: Mapping[Any, Any], default: Any, dtype: Any) -> np.ndarray:
+    """``mapping[v]`` (or ``default``) for every element, computed once per distinct value."""
+    uniq, inverse = np.unique(np.asarray(values), return_inverse=True)
+    return np.array([mapping.get(u, default) for u in uniq.tolist()], dtype=dtype)[inverse.ravel()]
 
 
 def _write_duckdb(path: Path, tables: Mapping[str, Any]) -> None:
