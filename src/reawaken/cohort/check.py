@@ -15,16 +15,7 @@ from ..experiments.run import run_scenarios
 from ..scenarios.interventions import Antiviral, Vaccinated
 from ..scenarios.scenario import Scenario
 from ..solvers.dopri_jit import JitDopri5
-from .episodes import DCC_STATES, VIRUSES, EpisodeTables
-
-
-def _interp(tables: EpisodeTables, v: int, vf: int, av: int, ls: float) -> tuple[np.ndarray, np.ndarray]:
-    pos = np.clip((ls - tables.log_s[0]) / (tables.log_s[1] - tables.log_s[0]), 0, tables.log_s.size - 1)
-    j = min(int(pos), tables.log_s.size - 2)
-    w = pos - j
-    end = (1 - w) * tables.end[v, vf, av, 0, j] + w * tables.end[v, vf, av, 0, j + 1]
-    cum = (1 - w) * tables.cum_w[v, vf, av, 0, j, :, -1] + w * tables.cum_w[v, vf, av, 0, j + 1, :, -1]
-    return end, cum
+from .episodes import DCC_STATES, VIRUSES, EpisodeTables, response_at
 
 
 def emulator_error(tables: EpisodeTables, *, n: int = 64, seed: int = 0, antiviral_start_days: tuple[float, float] = (1.5, 2.0),
@@ -36,7 +27,8 @@ def emulator_error(tables: EpisodeTables, *, n: int = 64, seed: int = 0, antivir
     for _ in range(n):
         v, vf, av = int(rng.integers(2)), int(rng.integers(2)), int(rng.integers(2))
         ls = float(rng.uniform(*log_s_range))
-        start = np.array([1.0, rng.uniform(0, 0.01), rng.uniform(0, 0.5)])  # dormant, a few awake, some primed
+        # dormant only (as a survivor starts), or mixed with a few awake and some primed cells
+        start = np.array([1.0, 0.0, 0.0]) if rng.random() < 0.5 else np.array([1.0, rng.uniform(0, 0.01), rng.uniform(0, 0.5)])
         base = Scenario("human", VIRUSES[v]).profile.spec()
         s = float(np.exp(ls))
         items = ([Vaccinated()] if vf else []) + ([Antiviral(start_day=antiviral_start_days[v])] if av else [])
@@ -52,7 +44,7 @@ def emulator_error(tables: EpisodeTables, *, n: int = 64, seed: int = 0, antivir
         w_path = x @ tables.weights
         w_end_ode = float(w_path[-1])
         cum_ode = float(np.trapezoid(w_path, ep.time))
-        end, cum = _interp(tables, v, vf, av, ls)
+        end, cum = (a[0] for a in response_at(tables, v, vf, av, 0, np.array([ls])))
         w_end_emu = float(start @ end @ tables.weights)
         cum_emu = float(start @ cum)
         err_end.append(abs(w_end_emu / w_end_ode - 1))

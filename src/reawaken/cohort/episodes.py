@@ -178,3 +178,24 @@ def tables_to_arrays(t: EpisodeTables) -> dict[str, np.ndarray]:
 def tables_from_arrays(a: dict[str, np.ndarray]) -> EpisodeTables:
     pols = tuple(AntiIL6Policy(float(r[0]), float(r[1]), float(r[2])) for r in a["policies"])
     return EpisodeTables(**{k: np.asarray(a[k]) for k in _ARRAYS}, policies=pols)
+
+
+def geometric_interpolation(a: np.ndarray, b: np.ndarray, w: np.ndarray | float) -> np.ndarray:
+    """What the cohort kernel does between grid points: geometric where both values are positive."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    pos = (a > 0) & (b > 0)
+    with np.errstate(divide="ignore"):
+        geo = np.exp((1 - w) * np.log(np.where(pos, a, 1.0)) + w * np.log(np.where(pos, b, 1.0)))
+    return np.where(pos, geo, (1 - w) * a + w * b)
+
+
+def response_at(t: EpisodeTables, v: int, vf: int, av: int, pol: int, log_s: np.ndarray
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """End-state maps (n, 3, 3) and integrated W over the episode (n, 3) at severities ``log_s``."""
+    log_s = np.atleast_1d(np.asarray(log_s, dtype=float))
+    pos = np.clip((log_s - t.log_s[0]) / (t.log_s[1] - t.log_s[0]), 0, t.log_s.size - 1)
+    j = np.minimum(pos.astype(int), t.log_s.size - 2)
+    w = (pos - j)[:, None, None]
+    end = geometric_interpolation(t.end[v, vf, av, pol, j], t.end[v, vf, av, pol, j + 1], w)
+    cum = geometric_interpolation(t.cum_w[v, vf, av, pol, j, :, -1], t.cum_w[v, vf, av, pol, j + 1, :, -1], w[:, :, 0])
+    return end, cum

@@ -19,6 +19,15 @@ import numpy as np
 CAUSE_NONE, CAUSE_CANCER, CAUSE_COVID, CAUSE_FLU, CAUSE_OTHER = 0, 1, 2, 3, 4
 
 
+@nb.njit(cache=True)
+def _geo(a, b, w):  # noqa: ANN001, ANN202
+    """Interpolate between grid values geometrically: episode responses grow ~exponentially in log
+    severity through the IL-6 switch, where linear interpolation errs by up to ~4% (measured)."""
+    if a > 0.0 and b > 0.0:
+        return math.exp((1.0 - w) * math.log(a) + w * math.log(b))
+    return (1.0 - w) * a + w * b
+
+
 @nb.njit(cache=True, fastmath=False)
 def _slow_cum(c, g, lam, tau):  # noqa: ANN001, ANN202
     """Integral of W over [0, tau] for eigen-coefficients c (W(t) = sum g c exp(lam t))."""
@@ -159,7 +168,7 @@ def run_people(
                 pos = ns - 1.0
             j = min(int(pos), ns - 2)
             w = pos - j
-            o_il6[i, k] = (1 - w) * t_peak[v, vf, av, j] + w * t_peak[v, vf, av, j + 1]
+            o_il6[i, k] = _geo(t_peak[v, vf, av, j], t_peak[v, vf, av, j + 1], w)
             pol = policy
             if pol > 0:
                 # the dose follows the table's threshold crossing at the nearer grid point's side
@@ -190,15 +199,15 @@ def run_people(
                     fd = span - jd
                     tot = 0.0
                     for a in range(3):
-                        ca = ((1 - w) * ((1 - fd) * t_cum[v, vf, av, pol, j, a, jd] + fd * t_cum[v, vf, av, pol, j, a, jd + 1])
-                              + w * ((1 - fd) * t_cum[v, vf, av, pol, j + 1, a, jd] + fd * t_cum[v, vf, av, pol, j + 1, a, jd + 1]))
+                        ca = ((1 - fd) * _geo(t_cum[v, vf, av, pol, j, a, jd], t_cum[v, vf, av, pol, j + 1, a, jd], w)
+                              + fd * _geo(t_cum[v, vf, av, pol, j, a, jd + 1], t_cum[v, vf, av, pol, j + 1, a, jd + 1], w))
                         tot += x[a] * ca
                     if kappa[i] * tot >= need - used:
                         prev = 0.0
                         for dd in range(1, nd):
                             cur = 0.0
                             for a in range(3):
-                                cur += x[a] * ((1 - w) * t_cum[v, vf, av, pol, j, a, dd] + w * t_cum[v, vf, av, pol, j + 1, a, dd])
+                                cur += x[a] * _geo(t_cum[v, vf, av, pol, j, a, dd], t_cum[v, vf, av, pol, j + 1, a, dd], w)
                             if kappa[i] * cur >= need - used or dd == nd - 1:
                                 frac = (need - used - kappa[i] * prev) / max(kappa[i] * (cur - prev), 1e-300)
                                 escape = tc + min(dd - 1 + max(frac, 0.0), span)
@@ -208,7 +217,7 @@ def run_people(
                 xn = np.zeros(3)
                 for a in range(3):
                     for b in range(3):
-                        xn[b] += x[a] * ((1 - w) * t_end[v, vf, av, pol, j, a, b] + w * t_end[v, vf, av, pol, j + 1, a, b])
+                        xn[b] += x[a] * _geo(t_end[v, vf, av, pol, j, a, b], t_end[v, vf, av, pol, j + 1, a, b], w)
                 x[:] = xn
             t = t_next
             last_inf = tc
