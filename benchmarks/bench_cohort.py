@@ -85,8 +85,10 @@ def main() -> None:
     results = []
     tmp = Path(tempfile.mkdtemp(prefix="bench-cohort-"))
     try:
-        # warm the compiled kernels' on-disk cache (as any second run would find them)
+        # warm the compiled kernels' on-disk cache, in this process and in pool workers (as any second run finds them)
         run_cohort(cfg, n=2000, out_dir=tmp / "warm", seed=1, arms=arms, tables=model.tables, workers=1)
+        run_cohort(cfg, n=4000, out_dir=tmp / "warm-pool", seed=1, arms=arms, tables=model.tables, workers=workers,
+                   chunk_size=2000)
         for n in sizes:
             out = tmp / f"n{n}"
             start = time.perf_counter()
@@ -109,7 +111,9 @@ def main() -> None:
           f"=> {per_rr / ours_per_episode:,.0f}x libRoadRunner's per-episode path (floor 20x)")
     if len(results) > 1:
         (n1, w1, _), (n2, w2, _) = results[-2], results[-1]
-        print(f"scaling {n1:,} -> {n2:,} people: time x{w2 / w1:.1f} for people x{n2 / n1:.0f}")
+        marginal = (w2 - w1) / (n2 - n1)
+        print(f"scaling {n1:,} -> {n2:,} people: time x{w2 / w1:.2f} for people x{n2 / n1:.0f}; marginal cost "
+              f"{marginal * 1e6:.2f} us/person (fixed part {w1 - marginal * n1:.1f} s: pool start-up, tables to workers)")
     print(f"peak memory (largest process): {peak_rss_mb():,.0f} MB (floor 4096 MB)")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Any, TypeVar
 
 from ..errors import ConfigError
@@ -33,11 +33,27 @@ def run_tasks(func: Callable[[Any], T], tasks: Sequence[tuple[int, Any]], *, wor
         for key, arg in tasks:
             yield key, func(arg)
         return
-    # spawn, not fork: the parent may already run numba's OpenMP threads, which fork() cannot copy safely
+    # spawn, not fork: the parent may already run numba's OpenMP threads, which fork() cannot copy safely.
+    # At most 2 chunks per worker are in flight, and a finished chunk is dropped once yielded, so memory
+    # stays flat however many chunks a run has.
     with ProcessPoolExecutor(max_workers=min(n, len(tasks)), mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(func, arg): key for key, arg in tasks}
-        for fut in as_completed(futures):
-            yield futures[fut], fut.result()
+        pending = iter(tasks)
+        running: dict[Any, int] = {}
+
+        def refill() -> None:
+            while len(running) < 2 * n:
+                nxt = next(pending, None)
+                if nxt is None:
+                    return
+                running[pool.submit(func, nxt[1])] = nxt[0]
+
+        refill()
+        while running:
+            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+            for fut in done:
+                key = running.pop(fut)
+                yield key, fut.result()
+            refill()
 
 
 def _dask(func: Callable[[Any], T], tasks: Sequence[tuple[int, Any]], scheduler: str | None,
@@ -58,9 +74,28 @@ def _dask(func: Callable[[Any], T], tasks: Sequence[tuple[int, Any]], scheduler:
         except OSError as exc:
             raise ConfigError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
     try:
-        futures = {client.submit(func, arg, pure=False): key for key, arg in tasks}
-        for fut in dask_completed(list(futures)):
-            yield futures[fut], fut.result()
+        pending = iter(tasks)
+        running: dict[Any, int] = {}
+        slots = 2 * max(1, len(client.scheduler_info()["workers"]))
+
+        def refill(queue: Any = None) -> None:
+            while len(running) < slots:
+                nxt = next(pending, None)
+                if nxt is None:
+                    return
+                fut = client.submit(func, nxt[1], pure=False)
+                running[fut] = nxt[0]
+                if queue is not None:
+                    queue.add(fut)
+
+        refill()
+        queue = dask_completed(list(running))
+        for fut in queue:
+            key = running.pop(fut)
+            result = fut.result()
+            fut.release()  # a finished chunk is not kept on the cluster
+            yield key, result
+            refill(queue)
     finally:
         client.close()
         if cluster is not None:
