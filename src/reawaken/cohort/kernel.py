@@ -98,6 +98,17 @@ def _planted(t0, t1, last_inf, kappa, need, edges, hrs):  # noqa: ANN001, ANN202
     return used, math.inf
 
 
+@nb.njit(cache=True)
+def _diagnosed(lung, other_dx, survival, stop, cause):  # noqa: ANN001, ANN202
+    """A lung metastasis diagnosed at ``lung``: breast-cancer death ``survival`` days after the first
+    distant relapse (lung or elsewhere), if that comes before the person's current end."""
+    if lung < stop:
+        cd = min(lung, other_dx) + survival
+        if cd < stop:
+            return lung, cd, CAUSE_CANCER
+    return lung, stop, cause
+
+
 @nb.njit(parallel=True, cache=True)
 def run_people(
     kappa, x0, end_day, stop0, other_dx, cancer_e, median_cd, lag, e_lung,  # people
@@ -224,12 +235,7 @@ def run_people(
             if v == 1:
                 last_cov = tc
             if escape < math.inf and lung == math.inf:
-                lung = escape + lag
-                if lung < stop:
-                    cd = min(lung, other_dx[i]) + cancer_e[i] * median_cd
-                    if cd < stop:
-                        stop = cd
-                        cause = 1
+                lung, stop, cause = _diagnosed(escape + lag, other_dx[i], cancer_e[i] * median_cd, stop, cause)
         # to the end of follow-up
         if stop > t and escape == math.inf:
             if planted:
@@ -238,12 +244,7 @@ def run_people(
                 u, cr = _slow(x, t, stop, kappa[i], need - used, lam, V, Vinv, g)
             if cr < math.inf:
                 escape = cr
-                lung = escape + lag
-                if lung < stop:
-                    cd = min(lung, other_dx[i]) + cancer_e[i] * median_cd
-                    if cd < stop:
-                        stop = cd
-                        cause = 1
+                lung, stop, cause = _diagnosed(escape + lag, other_dx[i], cancer_e[i] * median_cd, stop, cause)
         elif stop > t and not planted:
             _slow(x, t, stop, kappa[i], math.inf, lam, V, Vinv, g)
         o_lung[i] = lung if lung < stop else math.inf
