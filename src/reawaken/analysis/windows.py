@@ -90,13 +90,17 @@ def split_windows(
     sp, st = ip[inf_order], it[inf_order]
     first = np.searchsorted(sp, r_person, side="left")  # this person's infections are sp[first:pos]
     pos = np.searchsorted(sp, r_person, side="right")
-    # A combined (person, time) key lets one searchsorted find each row's last infection <= its start.
-    scale = (max(np.abs(st).max(initial=0.0), np.abs(r_start).max(initial=0.0)) + 1.0) * 4.0
+    # Each row is classified at its midpoint: no infection or window edge lies inside a row (they are its
+    # cuts), and the midpoint keeps half a row away from them, so rounding in (t + 365) - t cannot move a
+    # row into the previous window. A combined (person, time) key lets one searchsorted find each row's
+    # last infection before its midpoint.
+    mid = 0.5 * (r_start + r_stop)
+    scale = (max(np.abs(st).max(initial=0.0), np.abs(r_stop).max(initial=0.0)) + 1.0) * 4.0
     inf_key = sp * scale + st
-    row_key = r_person * scale + r_start
+    row_key = r_person * scale + mid
     k = np.searchsorted(inf_key, row_key, side="right") - 1
     has = (k >= first) & (k < pos) & (k >= 0)
-    since = np.where(has, r_start - st[np.clip(k, 0, None)] if st.size else 0.0, np.nan)
+    since = np.where(has, mid - st[np.clip(k, 0, None)] if st.size else 0.0, np.nan)
     window = np.where(has, np.searchsorted(edges_arr, since, side="right") - 1, -1)
     r_event = event[r_person] & (r_stop == exit[r_person])
     return WindowRows(r_person.astype(np.int64), r_start, r_stop, r_event, window.astype(np.int64), tuple(edges_arr))

@@ -99,3 +99,18 @@ def test_bad_input():
         split_windows(np.array([0.0]), np.array([5.0]), np.array([False]), np.array([], int), np.array([]), (10, 20))
     with pytest.raises(ValueError, match="infection_person"):
         split_windows(np.array([0.0]), np.array([5.0]), np.array([False]), np.array([3]), np.array([1.0]))
+
+
+def test_rows_are_labelled_by_their_midpoint_not_a_rounded_difference():
+    # (t + 365) - t rounds to just below 365 for this t: a start-based label would call the row 90-365 d
+    t = 1944.607119895519
+    assert (t + 365.0) - t < 365.0
+    rows = split_windows(np.array([0.0]), np.array([5000.0]), np.array([False]), np.array([0]), np.array([t]))
+    assert rows.window.tolist() == [-1, 0, 1, 2]
+    # and over many random infection times, every row's label matches exact arithmetic on its midpoint
+    rng = np.random.default_rng(3)
+    times = rng.uniform(0, 4000, 2000)
+    rows = split_windows(np.zeros(2000), np.full(2000, 6000.0), np.zeros(2000, bool), np.arange(2000), times)
+    since = 0.5 * (rows.start + rows.stop) - times[rows.person]
+    expected = np.where(since < 0, -1, np.searchsorted([0.0, 90.0, 365.0], since, side="right") - 1)
+    assert np.array_equal(rows.window, expected)
