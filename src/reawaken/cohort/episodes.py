@@ -21,9 +21,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._typing import FloatArray
-from ..experiments.run import run_scenarios
+from ..experiments.run import output_times
+from ..model.compile import compile_model
+from ..model.events import EventSchedule
+from ..model.spec import ModelSpec
 from ..scenarios.interventions import AntiIL6, Antiviral, Vaccinated
 from ..scenarios.scenario import Scenario
+from ..solvers.base import simulate
 from ..solvers.dopri_jit import JitDopri5
 
 VIRUSES = ("influenza", "sars-cov-2")
@@ -67,19 +71,40 @@ def _simpson_cumulative(y: FloatArray, h: float, every: int) -> FloatArray:
     return np.concatenate([np.zeros((*y.shape[:-1], 1)), np.cumsum(per_day, axis=-1)], axis=-1)
 
 
-def _scenarios(virus: str, log_s: FloatArray, vacc: int, av: int, av_start: float,
-               anti_il6: list[AntiIL6 | None]) -> list[Scenario]:
-    base = Scenario("human", virus).profile.spec()
-    p_i, p_n = base.parameter("p_il6_I").value, base.parameter("p_il6_N").value
-    out = []
-    for ls, ab in zip(log_s, anti_il6):
-        s = float(np.exp(ls))
-        items = ([Vaccinated()] if vacc else []) + ([Antiviral(start_day=av_start)] if av else []) + ([ab] if ab else [])
-        for state in DCC_STATES:
-            init = {k: 0.0 for k in DCC_STATES} | {state: 1.0}
-            out.append(Scenario("human", virus, interventions=tuple(items), initial=init,
-                                overrides={"p_il6_I": p_i * s, "p_il6_N": p_n * s}))
-    return out
+@dataclass(frozen=True)
+class _Batch:
+    """Rows for one flag set: (severity, starting state) pairs, as arrays for one ``simulate`` call."""
+
+    y0: FloatArray
+    params: FloatArray
+    events: list[EventSchedule]
+
+
+def _batch(virus: str, log_s: FloatArray, vacc: int, av: int, av_start: float,
+           doses: list[AntiIL6 | None]) -> tuple[ModelSpec, _Batch]:
+    """The scenario is applied once per flag set; severities, starting states and doses are then set as
+    array rows (building a validated spec per row cost more than the solves)."""
+    items = ([Vaccinated()] if vacc else []) + ([Antiviral(start_day=av_start)] if av else [])
+    spec, schedule = Scenario("human", virus, interventions=tuple(items)).apply()
+    names = spec.parameter_names
+    p0 = np.array([p.value for p in spec.parameters])
+    y_rest = np.array([sp.initial for sp in spec.species])
+    dcc = [spec.species_names.index(k) for k in DCC_STATES]
+    y_rest[dcc] = 0.0
+    i_pi, i_pn = names.index("p_il6_I"), names.index("p_il6_N")
+    rows_p, rows_y, events = [], [], []
+    for ls, dose in zip(log_s, doses):
+        p = p0.copy()
+        p[i_pi] *= np.exp(ls)
+        p[i_pn] *= np.exp(ls)
+        sched = schedule if dose is None else schedule + dose.effect((0.0,), spec).events
+        for a in range(3):
+            y = y_rest.copy()
+            y[dcc[a]] = 1.0
+            rows_p.append(p)
+            rows_y.append(y)
+            events.append(sched)
+    return spec, _Batch(np.array(rows_y), np.array(rows_p), events)
 
 
 def build_episode_tables(
@@ -104,16 +129,16 @@ def build_episode_tables(
     weights = np.ones(3)
     for v, virus in enumerate(VIRUSES):
         # Pass 1: every flag combination without antibody, in one batched solve.
-        untreated = [None] * n_severity
-        eps0 = _solve([_scenarios(virus, log_s, vacc, av, antiviral_start_days[v], untreated) for vacc, av in flags],
-                      days, solver)
-        t = eps0[0][0].time
-        weights = _weights(eps0[0][0])
+        untreated: list[AntiIL6 | None] = [None] * n_severity
+        first = [_batch(virus, log_s, vacc, av, antiviral_start_days[v], untreated) for vacc, av in flags]
+        weights = np.array([1.0, 1.0, first[0][0].parameter("prime_factor").value])
+        solved = _solve(first, days, solver)
         doses_by_policy = []
         for f, (vacc, av) in enumerate(flags):
-            il6 = np.array([eps0[f][3 * j].column("il6") for j in range(n_severity)])
+            t, x = solved[f]
+            il6 = x[0::3, :, 3]  # IL-6 does not depend on the starting DCC state: take the dormant-start rows
             peak[v, vacc, av] = il6.max(axis=1)
-            end[v, vacc, av, 0], cum_w[v, vacc, av, 0] = _responses(eps0[f], t, days, every, weights)
+            end[v, vacc, av, 0], cum_w[v, vacc, av, 0] = _responses(t, x, days, every, weights)
             for k, pol in enumerate(policies, start=1):
                 doses: list[AntiIL6 | None] = []
                 for j in range(n_severity):
@@ -125,43 +150,40 @@ def build_episode_tables(
                 doses_by_policy.append((f, k, doses))
         # Pass 2: every policy, with the antibody on the day IL-6 passed its threshold.
         if doses_by_policy:
-            eps1 = _solve([_scenarios(virus, log_s, flags[f][0], flags[f][1], antiviral_start_days[v], doses)
-                           for f, _, doses in doses_by_policy], days, solver)
-            for (f, k, _), eps in zip(doses_by_policy, eps1):
+            second = [_batch(virus, log_s, flags[f][0], flags[f][1], antiviral_start_days[v], doses)
+                      for f, _, doses in doses_by_policy]
+            for (f, k, _), (t, x) in zip(doses_by_policy, _solve(second, days, solver)):
                 vacc, av = flags[f]
-                end[v, vacc, av, k], cum_w[v, vacc, av, k] = _responses(eps, t, days, every, weights)
+                end[v, vacc, av, k], cum_w[v, vacc, av, k] = _responses(t, x, days, every, weights)
     assert weights is not None
     return EpisodeTables(log_s, days, end, cum_w, peak, treated, dose_day, weights, tuple(policies))
 
 
-def _solve(groups: list[list[Scenario]], days: FloatArray, solver: JitDopri5) -> list[list]:
-    """One batched solve for several groups of scenarios; split back into the groups."""
-    flat = [sc for g in groups for sc in g]
-    eps = run_scenarios(flat, days=float(days[-1]), solver=solver)
-    bad = [e.scenario.label for e in eps if e.status != 0]
-    if bad:
-        raise RuntimeError(f"episode table: {len(bad)} solves failed (e.g. {bad[0]})")
+def _solve(batches: list[tuple[ModelSpec, _Batch]], days: FloatArray, solver: JitDopri5) -> list[tuple[FloatArray, FloatArray]]:
+    """One batched solve for several flag sets; returns (time, DCC states (rows, t, 3)) per flag set."""
+    spec = batches[0][0]
+    model = compile_model(spec)  # one structure for every human profile; values come in the rows
+    t = output_times(float(days[-1]))
+    traj = simulate(model, solver, np.concatenate([b.y0 for _, b in batches]),
+                    np.concatenate([b.params for _, b in batches]), t_eval=t,
+                    events=[e for _, b in batches for e in b.events], on_failure="flag")
+    if np.any(traj.status != 0):
+        raise RuntimeError(f"episode table: {int(np.sum(traj.status != 0))} solves failed")
+    cols = [traj.species.index(k) for k in (*DCC_STATES, "il6")]
     out, i = [], 0
-    for g in groups:
-        out.append(eps[i:i + len(g)])
-        i += len(g)
+    for _, b in batches:
+        n = b.y0.shape[0]
+        out.append((t, traj.values[i:i + n][:, :, cols]))
+        i += n
     return out
 
 
-def _weights(ep) -> FloatArray:  # noqa: ANN001
-    return np.array([1.0, 1.0, ep.spec.parameter("prime_factor").value])
-
-
-def _responses(eps, t: FloatArray, days: FloatArray, every: int, weights: FloatArray):  # noqa: ANN001, ANN202
-    n_s = len(eps) // 3
-    end = np.zeros((n_s, 3, 3))
-    w_path = np.zeros((n_s, 3, t.size))
-    for j in range(n_s):
-        for a in range(3):
-            ep = eps[3 * j + a]
-            x = np.stack([ep.column(s) for s in DCC_STATES], axis=-1)  # (n_t, 3)
-            end[j, a] = x[-1]
-            w_path[j, a] = x @ weights
+def _responses(t: FloatArray, x: FloatArray, days: FloatArray, every: int, weights: FloatArray):  # noqa: ANN202
+    """End states (n_s, 3, 3) and cumulative W at whole days (n_s, 3, n_d) from rows ordered (severity, start)."""
+    n_s = x.shape[0] // 3
+    dcc = x[:, :, :3].reshape(n_s, 3, t.size, 3)  # [severity, start state, time, state]
+    end = dcc[:, :, -1, :]
+    w_path = dcc @ weights  # (n_s, 3, n_t)
     fine = np.arange(0.0, days[-1] + 1e-9, SUBSTEP)
     w_fine = np.stack([[np.interp(fine, t, w_path[j, a]) for a in range(3)] for j in range(n_s)])
     return end, _simpson_cumulative(w_fine, SUBSTEP, every)

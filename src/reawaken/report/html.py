@@ -206,7 +206,7 @@ targets are the firm claims of science.md &sect;4a with the tolerances given the
 <h2>Mechanism: virus, IL-6, T cells and DCC states</h2>
 <img src="{dynamics_figure(panel)}" alt="dynamics">
 <h2>Human episodes</h2>
-<p class=note>Human DCC responses reuse the mouse per-cell parameters (an explicit assumption, see docs/model.md).</p>
+<p class=note>Human DCC responses reuse the mouse per-cell parameters except K_il6 and k_w0, which are calibrated on the virtual cohort (docs/model.md, docs/cohorts.md).</p>
 <img src="{human_figure(human)}" alt="human episodes">
 {_readout_table(human)}
 {extra_html}
