@@ -133,7 +133,9 @@ def run_people(
         lung = math.inf
         stop = stop0[i]  # min(end, background death, cancer death after another-site relapse)
         cause = o_cause[i]
-        t = 0.0
+        # Hazard runs from -lag: clones that escaped in the last months before day 0 are diagnosed after
+        # it (survivors enter disease-free, not free of clones already growing).
+        t = -lag
         last_inf = -math.inf
         last_cov = -math.inf
         ninf = 0
