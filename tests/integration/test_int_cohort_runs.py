@@ -146,3 +146,16 @@ def test_a_killed_run_resumes_without_redoing_or_losing_chunks(tmp_path, cohort_
     r = _cli("cohort", "--n", str(n), "--chunk-size", str(size), "--arms", ",".join(ARMS), "--seed", "10",
              "--out", str(out))
     assert r.returncode == 2 and "different cohort run" in r.stderr
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+@pytest.mark.filterwarnings("ignore:.*:UserWarning")
+def test_a_running_dask_scheduler_address_gives_identical_results(reference, tmp_path, cohort_model):
+    """``--scheduler tcp://HOST:PORT``: chunks go to an already running cluster (here a local one)."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        out = tmp_path / "scheduler"
+        run_cohort(load_config(), n=3000, out_dir=out, seed=5, arms=ARMS, chunk_size=1000,
+                   scheduler=cluster.scheduler_address, tables=cohort_model.tables)
+    _same(reference, out)
