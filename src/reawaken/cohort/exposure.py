@@ -165,10 +165,10 @@ def vaccine_state(config: CohortConfig, cand: Candidates, vacc: Vaccination) -> 
     return protect, flag
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(cache=True)
 def _vaccine_state(day, virus, season, flu_vacc, flu_day, doses, ve_flu, ve_cov, waning, protect, flag):  # noqa: ANN001, ANN202
     n, k = day.shape
-    for i in nb.prange(n):
+    for i in range(n):
         for j in range(k):
             t = day[i, j]
             protect[i, j] = 0.0

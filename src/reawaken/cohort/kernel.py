@@ -1,8 +1,9 @@
 """The per-person life course, compiled: infections through the episode tables, the exact slow dynamics
 between them, and the first lung metastasis by inversion of its cumulative hazard.
 
-One call runs one arm for a chunk of people (``prange`` over people; each person reads only its own
-rows, so results do not depend on threads, chunks or workers). The lung-metastasis hazard of a person
+One call runs one arm for a chunk of people, serially: chunks run in parallel processes, and a threaded
+(``prange``) kernel spent most of a cold ``reawaken demo`` compiling and oversubscribed the pool's cores.
+Each person reads only its own rows, so results do not depend on chunks or workers. The lung-metastasis hazard of a person
 is ``kappa * W(t)`` with ``W = weights . (dormant, awakened, primed)`` per unit of the starting burden;
 a person escapes when the integrated hazard reaches their Exp(1) draw, and the metastasis is diagnosed
 ``detection_lag`` days later. In the "planted" mode (for validating analyses) the hazard is instead
@@ -109,7 +110,7 @@ def _diagnosed(lung, other_dx, survival, stop, cause):  # noqa: ANN001, ANN202
     return lung, stop, cause
 
 
-@nb.njit(parallel=True, cache=True)
+@nb.njit(cache=True)
 def run_people(
     kappa, x0, end_day, stop0, other_dx, cancer_e, median_cd, lag, e_lung,  # people
     c_day, c_virus, c_p, c_logs, c_uocc, c_uav, c_udeath, c_risk, c_avail, c_protect, c_vflag,  # candidates
@@ -125,7 +126,7 @@ def run_people(
     g = np.zeros(3)
     for m in range(3):
         g[m] = weights[0] * V[0, m] + weights[1] * V[1, m] + weights[2] * V[2, m]
-    for i in nb.prange(n):
+    for i in range(n):
         x = x0[i].copy()
         used = 0.0
         need = e_lung[i]
