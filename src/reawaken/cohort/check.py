@@ -37,7 +37,7 @@ def emulator_error(tables: EpisodeTables, *, n: int = 64, seed: int = 0, antivir
                              overrides={"p_il6_I": base.parameter("p_il6_I").value * s,
                                         "p_il6_N": base.parameter("p_il6_N").value * s}))
         meta.append((v, vf, av, ls, start))
-    eps = run_scenarios(scen, days=days, solver=JitDopri5())
+    eps = run_scenarios(scen, days=days, solver=JitDopri5(threads=False))
     err_end, err_cum = [], []
     for ep, (v, vf, av, ls, start) in zip(eps, meta):
         x = np.stack([ep.column(s) for s in DCC_STATES], axis=-1)

@@ -25,10 +25,11 @@ from .dopri import _E, _P
 _KERNELS: dict[str, Any] = {}
 
 
-def _kernel(model: CompiledModel) -> Any:
+def _kernel(model: CompiledModel, threads: bool = True) -> Any:
     """The solver compiled for one model: the rate function is a closure constant, not an argument, so
-    LLVM can inline it into the stage loop instead of calling through a function pointer."""
-    key = structure_key(model)
+    LLVM can inline it into the stage loop instead of calling through a function pointer. ``threads``:
+    rows in parallel threads (``prange``); a serial kernel compiles several seconds faster."""
+    key = f"{structure_key(model)}|threads={threads}"
     cached = _KERNELS.get(key)
     if cached is not None:
         return cached
@@ -47,12 +48,12 @@ def _kernel(model: CompiledModel) -> Any:
                 acc += sp_coef[q] * rbuf[sp_idx[q]]
             dy[s] = acc
 
-    @nb.njit(parallel=True)
+    @nb.njit(parallel=threads)
     def solve(y_start, params, sp_idx, sp_coef, sp_ptr, n_tr, active, t_starts, t_ends, t_out, out, y_end,
               status, rtol, atol, max_steps, neg_tol, counters, scale):  # noqa: ANN001, ANN202
         n, ns = y_start.shape
         n_out = t_out.shape[0]
-        for i in nb.prange(n):
+        for i in nb.prange(n):  # a plain range when compiled without threads
             if not active[i]:
                 continue
             t_start = t_starts[i]
@@ -185,6 +186,7 @@ class JitDopri5:
     atol: float = 1e-6
     max_steps: int = 200_000
     negative_tol: float = 1e-6
+    threads: bool = True
     supports: ClassVar[frozenset[Feature]] = frozenset({Feature.EVENTS, Feature.BATCH})
 
     def __post_init__(self) -> None:
@@ -201,7 +203,7 @@ class JitDopri5:
         seed: int = 0,
         first_path: int = 0,
     ) -> tuple[FloatArray, IntArray, dict[str, float]]:
-        solve = _kernel(model)
+        solve = _kernel(model, self.threads)
         # Sparse stoichiometry by species (CSR): dy[s] = sum coef * rate[idx].
         idx, coef, ptr = [], [], [0]
         for s in range(model.n_species):
