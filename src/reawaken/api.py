@@ -353,6 +353,7 @@ def run_cohort(
     )
     from .io.cohort_store import SCHEMA_VERSION, CohortStore, write_json_atomic
     from .io.manifest import package_versions
+    from .io.outputs import to_json
     from .report.cohort_figures import cumulative_figure, incidence_figure
 
     t0 = time.perf_counter()
@@ -384,7 +385,7 @@ def run_cohort(
     chunks = [(i, (f, min(size, n - f))) for i, f in enumerate(range(0, n, size))]
     done = store.done()
     todo = [(i, (model, int(seed), f, c)) for i, (f, c) in chunks if i not in done]
-    meta = {"reawaken.run": to_json_text(run)}
+    meta = {"reawaken.run": to_json(run, indent=None)}
     if progress is not None:
         progress(len(done), len(chunks))
     for i, res in run_tasks(simulate_chunk_task, todo, workers=workers, scheduler=scheduler,
@@ -408,12 +409,6 @@ def run_cohort(
     write_json_atomic(out / "manifest.json", manifest)
     write_json_atomic(out / "summary.json", summary)
     return summary
-
-
-def to_json_text(obj: Any) -> str:
-    from .io.outputs import to_json
-
-    return to_json(obj, indent=None)
 
 
 def _human_model_hash() -> str:

@@ -6,8 +6,6 @@ are stated next to each assertion; statistical ones are 5 standard errors (false
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 
@@ -129,7 +127,7 @@ def test_planted_hazard_ratios_are_recovered(cohort_model):
     time-varying Cox on the cohort's own events recovers them (5 robust SE)."""
     cfg = load_config(text="[mechanism]\nmode = 'planted'\nplanted_hazard_ratios = [3.0, 2.0, 1.0]\n")
     model = model_with_tables(cfg, arms_from_config(cfg, ["baseline"]), cohort_model.tables)
-    ev = simulate_chunk(dataclasses.replace(model), 77, 0, N).events["baseline"]
+    ev = simulate_chunk(model, 77, 0, N).events["baseline"]
     n = N
     exit_day = _exit(ev, n)
     lung = _first(ev, LUNG, n)  # in planted mode the planted hazard is the hazard of the diagnosis itself

@@ -118,7 +118,7 @@ def run_people(
     planted, edges, hrs,
     t_end, t_cum, t_peak, t_treated, t_dose, ls0, dls, weights, lam, V, Vinv,
     # outputs
-    o_lung, o_death, o_cause, o_w, o_ninf, o_occ, o_il6, o_av, o_dose,
+    o_lung, o_death, o_cause, o_occ, o_il6, o_av, o_dose,
 ):  # noqa: ANN001, ANN201
     n, K = c_day.shape
     ns = t_peak.shape[3]
@@ -139,7 +139,6 @@ def run_people(
         t = -lag
         last_inf = -math.inf
         last_cov = -math.inf
-        ninf = 0
         for k in range(K):
             o_occ[i, k] = 0
             o_il6[i, k] = math.nan
@@ -170,7 +169,6 @@ def run_people(
             elif not planted and tc > t:
                 _slow(x, t, tc, kappa[i], math.inf, lam, V, Vinv, g)
             t = tc
-            ninf += 1
             o_occ[i, k] = 1
             vf = 1 if c_vflag[i, k] > 0.5 else 0
             av = 1 if (c_avail[i, k] > 0.5 and c_uav[i, k] < av_share[v]) else 0
@@ -196,7 +194,7 @@ def run_people(
             risk = c_risk[i, k] * (1.0 - covid_death_red * vf if v == 1 else 1.0)
             if c_udeath[i, k] < risk and tc + death_delay < stop:
                 stop = tc + death_delay
-                cause = 2 if v == 1 else 3
+                cause = CAUSE_COVID if v == 1 else CAUSE_FLU
             # the episode
             t_next = min(tc + episode_days, stop)
             if planted:
@@ -252,6 +250,4 @@ def run_people(
             _slow(x, t, stop, kappa[i], math.inf, lam, V, Vinv, g)
         o_lung[i] = lung if lung < stop else math.inf
         o_death[i] = stop if stop < end_day else math.inf
-        o_cause[i] = cause if stop < end_day else 0
-        o_w[i] = weights[0] * x[0] + weights[1] * x[1] + weights[2] * x[2]
-        o_ninf[i] = ninf
+        o_cause[i] = cause if stop < end_day else CAUSE_NONE

@@ -19,14 +19,16 @@ from .._typing import FloatArray
 from .config import CohortConfig
 from .episodes import AntiIL6Policy, EpisodeTables, build_episode_tables
 from .exposure import INFLUENZA, Candidates, draw_candidates, vaccinations, vaccine_state
-from .kernel import CAUSE_CANCER, CAUSE_NONE, CAUSE_OTHER, run_people
+from .kernel import CAUSE_CANCER, CAUSE_COVID, CAUSE_FLU, CAUSE_NONE, CAUSE_OTHER, run_people
 from .people import YEAR, People, draw_people
 from .slow import SlowDynamics, slow_dynamics
 
 PURPOSE_EXP = 6
 EVENT_KINDS = ("influenza", "sars-cov-2", "vaccination-influenza", "vaccination-sars-cov-2", "antiviral",
                "anti-il6", "lung_metastasis", "distant_relapse", "death", "end_of_follow_up")
-CAUSES = ("", "breast_cancer", "covid-19", "influenza", "other")
+CAUSES = ("", "breast_cancer", "covid-19", "influenza", "other")  # indexed by the kernel's CAUSE_* codes
+(K_FLU, K_COVID, K_VACC_FLU, K_VACC_COVID, K_ANTIVIRAL, K_ANTI_IL6, K_LUNG, K_OTHER_RELAPSE, K_DEATH,
+ K_END) = range(len(EVENT_KINDS))  # event codes: indexes into EVENT_KINDS (influenza/sars-cov-2 = virus index)
 MONTH = YEAR / 12.0
 MAX_DOSE_MG = 800.0  # tocilizumab COVID-19 label: 8 mg/kg, at most 800 mg (science.md 3.5)
 
@@ -173,9 +175,8 @@ def simulate_chunk(model: Model, seed: int, first: int, count: int) -> ChunkResu
         ])
         policy = 0 if arm.anti_il6 is None else 1 + model.policies.index(arm.anti_il6)
         n, k = cand.day.shape
-        o_lung, o_death, o_w = np.empty(n), np.empty(n), np.empty(n)
+        o_lung, o_death = np.empty(n), np.empty(n)
         o_cause = cause0.astype(np.int64).copy()
-        o_ninf = np.empty(n, np.int64)
         o_occ, o_av = np.empty((n, k), np.int8), np.empty((n, k), np.int8)
         o_il6, o_dose = np.empty((n, k)), np.empty((n, k))
         run_people(
@@ -188,14 +189,14 @@ def simulate_chunk(model: Model, seed: int, first: int, count: int) -> ChunkResu
             np.asarray(mech["planted_hazard_ratios"], float),
             t.end, t.cum_w, t.il6_peak, t.treated, t.dose_day, float(t.log_s[0]), float(t.log_s[1] - t.log_s[0]),
             w, slow.lam, slow.V, slow.Vinv,
-            o_lung, o_death, o_cause, o_w, o_ninf, o_occ, o_il6, o_av, o_dose,
+            o_lung, o_death, o_cause, o_occ, o_il6, o_av, o_dose,
         )
         exit_day = np.minimum(o_death, end_day)
         dose_mg = min(arm.anti_il6.dose_mg_per_kg * arm.body_weight_kg, MAX_DOSE_MG) if arm.anti_il6 else math.nan
         ev = _events(cfg, people, cand, vacc, o_occ, o_il6, o_av, o_dose, o_lung, other_dx, o_death, o_cause,
                      exit_day, end_day, dose_mg)
         result.events[arm.name] = ev
-        result.counts[arm.name] = _counts(ev, exit_day, o_cause)
+        result.counts[arm.name] = _counts(ev, exit_day)
         result.monthly[arm.name] = _monthly(ev, end_day)
         result.lung_flag[arm.name] = np.isfinite(o_lung)
     return result
@@ -230,17 +231,17 @@ def _events(cfg: CohortConfig, people: People, cand: Candidates, vacc: Any, occ:
     av_start = np.where(cand.virus == INFLUENZA, cfg.get("influenza", "antiviral_start_days"),
                         cfg.get("sars_cov_2", "antiviral_start_days"))
     av_day = cand.day + av_start
-    add(inf_mask & (av == 1) & (av_day < exit_day[:, None]), av_day, 4)
-    add(inf_mask & np.isfinite(dose) & (dose < exit_day[:, None]), np.where(np.isfinite(dose), dose, 0.0), 5, mg=dose_mg)
+    add(inf_mask & (av == 1) & (av_day < exit_day[:, None]), av_day, K_ANTIVIRAL)
+    add(inf_mask & np.isfinite(dose) & (dose < exit_day[:, None]), np.where(np.isfinite(dose), dose, 0.0), K_ANTI_IL6, mg=dose_mg)
     fday = np.broadcast_to(vacc.flu_day[None, :], vacc.flu_vaccinated.shape)
-    add(vacc.flu_vaccinated & (fday >= 0) & (fday < exit_day[:, None]), fday, 2)
+    add(vacc.flu_vaccinated & (fday >= 0) & (fday < exit_day[:, None]), fday, K_VACC_FLU)
     cd = vacc.covid_dose_day
-    add(np.isfinite(cd) & (cd >= 0) & (cd < exit_day[:, None]), np.where(np.isfinite(cd), cd, 0.0), 3)
-    add(np.isfinite(lung), np.where(np.isfinite(lung), lung, 0.0), 6)
-    add(other_dx < exit_day, other_dx, 7)
+    add(np.isfinite(cd) & (cd >= 0) & (cd < exit_day[:, None]), np.where(np.isfinite(cd), cd, 0.0), K_VACC_COVID)
+    add(np.isfinite(lung), np.where(np.isfinite(lung), lung, 0.0), K_LUNG)
+    add(other_dx < exit_day, other_dx, K_OTHER_RELAPSE)
     died = np.isfinite(death)
-    add(died, np.where(died, death, 0.0), 8, why=cause)
-    add(~died, np.full(pid.size, end_day), 9)
+    add(died, np.where(died, death, 0.0), K_DEATH, why=cause)
+    add(~died, np.full(pid.size, end_day), K_END)
     cols = [np.concatenate(c) for c in zip(*parts)]
     order = np.argsort(cols[0], kind="stable")  # by person; within a person, by kind as added above
     names = ("person_id", "day", "kind", "severity", "il6_peak", "cause", "dose_mg")
@@ -248,31 +249,36 @@ def _events(cfg: CohortConfig, people: People, cand: Candidates, vacc: Any, occ:
     return {n: c[order].astype(ty, copy=False) for n, c, ty in zip(names, cols, types)}
 
 
-def _counts(ev: Mapping[str, np.ndarray], exit_day: FloatArray, cause: np.ndarray) -> dict[str, float]:
-    kind = ev["kind"]
-    died = kind == 8
+def _counts(ev: Mapping[str, np.ndarray], exit_day: FloatArray) -> dict[str, float]:
+    kind, cause = ev["kind"], ev["cause"]
+    died = kind == K_DEATH
+
+    def n(mask: np.ndarray) -> float:
+        return float(np.count_nonzero(mask))
+
     return {
         "n_persons": float(exit_day.size),
         "person_years": float(exit_day.sum() / YEAR),
-        "infections": float(np.count_nonzero(kind <= 1)),
-        "influenza": float(np.count_nonzero(kind == 0)),
-        "sars_cov_2": float(np.count_nonzero(kind == 1)),
-        "lung_metastases": float(np.count_nonzero(kind == 6)),
-        "distant_relapses_other": float(np.count_nonzero(kind == 7)),
-        "cancer_deaths": float(np.count_nonzero(died & (ev["cause"] == 1))),
-        "infection_deaths": float(np.count_nonzero(died & ((ev["cause"] == 2) | (ev["cause"] == 3)))),
-        "deaths": float(np.count_nonzero(died)),
-        "anti_il6_doses": float(np.count_nonzero(kind == 5)),
-        "vaccinations": float(np.count_nonzero((kind == 2) | (kind == 3))),
+        "infections": n((kind == K_FLU) | (kind == K_COVID)),
+        "influenza": n(kind == K_FLU),
+        "sars_cov_2": n(kind == K_COVID),
+        "lung_metastases": n(kind == K_LUNG),
+        "distant_relapses_other": n(kind == K_OTHER_RELAPSE),
+        "cancer_deaths": n(died & (cause == CAUSE_CANCER)),
+        "infection_deaths": n(died & ((cause == CAUSE_COVID) | (cause == CAUSE_FLU))),
+        "deaths": n(died),
+        "anti_il6_doses": n(kind == K_ANTI_IL6),
+        "vaccinations": n((kind == K_VACC_FLU) | (kind == K_VACC_COVID)),
     }
 
 
 def _monthly(ev: Mapping[str, np.ndarray], end_day: float) -> dict[str, np.ndarray]:
     bins = np.arange(0.0, end_day + MONTH, MONTH)
     out = {}
-    for name, code in (("influenza", 0), ("sars_cov_2", 1), ("lung_metastases", 6), ("cancer_deaths", 8)):
+    for name, code in (("influenza", K_FLU), ("sars_cov_2", K_COVID), ("lung_metastases", K_LUNG),
+                       ("cancer_deaths", K_DEATH)):
         sel = ev["kind"] == code
-        if code == 8:
-            sel &= ev["cause"] == 1
+        if code == K_DEATH:
+            sel &= ev["cause"] == CAUSE_CANCER
         out[name] = np.histogram(ev["day"][sel], bins=bins)[0].astype(np.int64)
     return out
