@@ -68,7 +68,7 @@ def run_all(tmp: Path) -> dict[str, object]:
         args = [a.replace("{tmp}", str(tmp)) for a in argv]
         done = subprocess.run([sys.executable, "-m", "reawaken.cli.main", *args], capture_output=True, text=True,
                               check=True)
-        golden[name] = _strip(json.loads(done.stdout))
+        golden[name] = _strip(json.loads(done.stdout.replace(str(tmp), "{tmp}")))
     c1 = tmp / "c1"
     golden["cohort-summary.json"] = _strip(json.loads((c1 / "summary.json").read_text()))
     golden["cohort-persons"] = _column_hashes(sorted((c1 / "persons").glob("*.parquet")))
