@@ -93,7 +93,7 @@ def main() -> None:
             out = tmp / f"n{n}"
             start = time.perf_counter()
             s = run_cohort(cfg, n=n, out_dir=out, seed=1, arms=arms, tables=model.tables,
-                           workers=workers if n > 50_000 else 1)
+                           workers=workers if n > 50_000 else 1).to_dict()
             wall = time.perf_counter() - start
             results.append((n, wall, s))
             print(f"n = {n:>9,}: {wall:7.2f} s wall; {s['person_years'] / wall:12,.0f} person-years/s; "

@@ -36,7 +36,7 @@ def both_viruses_study(**over):
 def planted(tmp_path_factory):
     d = tmp_path_factory.mktemp("planted")
     write_cohort(d / "cohort", 16000, seed=21, planted=PLANTED)
-    summary = api.write_registry(d / "cohort", d / "registry.duckdb", seed=4, ascertainment="covid=1,influenza=1")
+    summary = api.write_registry(d / "cohort", d / "registry.duckdb", seed=4, ascertainment="covid=1,influenza=1").truth
     return d, summary
 
 
@@ -76,7 +76,7 @@ def test_cdm_has_v54_tables_columns_and_vocabulary(planted):
 
 def test_ascertainment_share_and_truth_files(tmp_path, planted):
     d, _ = planted
-    s = api.write_registry(d / "cohort", tmp_path / "r.duckdb", seed=9, ascertainment="covid=0.5,influenza=0.1")
+    s = api.write_registry(d / "cohort", tmp_path / "r.duckdb", seed=9, ascertainment="covid=0.5,influenza=0.1").truth
     truth = json.loads((tmp_path / "r.truth.json").read_text())
     assert truth["planted"]["hazard_ratios"] == list(PLANTED)
     for virus, share in (("sars-cov-2", 0.5), ("influenza", 0.1)):
@@ -92,8 +92,8 @@ def test_ascertainment_share_and_truth_files(tmp_path, planted):
     con.close()
     assert n_cdm == int(inf["recorded"].sum()) < len(inf)
     # same seed, same registry; another seed, other records
-    s2 = api.write_registry(d / "cohort", tmp_path / "r2.duckdb", seed=9, ascertainment="covid=0.5,influenza=0.1")
-    s3 = api.write_registry(d / "cohort", tmp_path / "r3.duckdb", seed=10, ascertainment="covid=0.5,influenza=0.1")
+    s2 = api.write_registry(d / "cohort", tmp_path / "r2.duckdb", seed=9, ascertainment="covid=0.5,influenza=0.1").truth
+    s3 = api.write_registry(d / "cohort", tmp_path / "r3.duckdb", seed=10, ascertainment="covid=0.5,influenza=0.1").truth
     assert s2["infections"] == s["infections"] != s3["infections"]
 
 
@@ -232,9 +232,9 @@ def test_cli_errors_exit_2_with_one_line(planted, tmp_path, capsys):
 
 def test_shipped_studies_run_on_a_default_registry(planted, tmp_path):
     d, _ = planted
-    api.write_registry(d / "cohort", tmp_path / "default.duckdb", seed=1)  # default under-ascertainment
+    api.write_registry(d / "cohort", tmp_path / "default.duckdb", seed=1).truth  # default under-ascertainment
     for name in ("ukb-style", "flatiron-style"):
-        res = api.analyze_registry(tmp_path / "default.duckdb", name)
+        res = api.analyze(tmp_path / "default.duckdb", name).result
         assert res["study"] == name and res["n_events"] > 50
         assert [h["term"] for h in res["hazard_ratios"][:3]] == ["infection 0-90 d", "infection 90-365 d",
                                                                   "infection >365 d"]

@@ -35,8 +35,8 @@ def both(tmp_path_factory):
 @pytest.mark.parametrize("study", ["ukb-style", "flatiron-style"])
 def test_duckdb_and_postgresql_give_identical_numbers(both, study):
     duck, pg = both
-    a = api.analyze_registry(f"duckdb://{duck}", study)
-    b = api.analyze_registry(pg, study)
+    a = api.analyze(f"duckdb://{duck}", study).result
+    b = api.analyze(pg, study).result
     assert b["cdm"]["backend"] == "postgresql" and a["cdm"]["backend"] == "duckdb"
     for key in ("n_persons", "n_events", "n_rows", "person_years", "hazard_ratios", "incidence", "attrition", "km"):
         assert a[key] == b[key], key  # exact: same rows in the same order, same arithmetic
@@ -48,6 +48,6 @@ def test_registry_written_straight_to_postgresql(both, tmp_path, monkeypatch):
     pg = f"{URL}{'&' if '?' in URL else '?'}schema=reawaken_direct"
     api.write_registry(duck.parent / "cohort", pg, seed=2, ascertainment="covid=0.8,influenza=0.5")
     assert (tmp_path / "registry.truth.json").is_file()
-    a = api.analyze_registry(duck, "flatiron-style")
-    b = api.analyze_registry(pg, "flatiron-style")
+    a = api.analyze(duck, "flatiron-style").result
+    b = api.analyze(pg, "flatiron-style").result
     assert a["hazard_ratios"] == b["hazard_ratios"]

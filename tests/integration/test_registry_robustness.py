@@ -36,7 +36,7 @@ def _variant(registry, tmp_path, *sql):
 
 
 def _hrs(path, study="flatiron-style"):
-    return [(h["term"], h["hr"], h["se"]) for h in api.analyze_registry(path, study)["hazard_ratios"]]
+    return [(h["term"], h["hr"], h["se"]) for h in api.analyze(path, study).result["hazard_ratios"]]
 
 
 def test_foreign_cdm_features_do_not_break_the_analysis(registry, tmp_path):
@@ -63,7 +63,7 @@ def test_foreign_cdm_features_do_not_break_the_analysis(registry, tmp_path):
     )
     assert _hrs(messy) == clean  # none of it changes a number
     nulls = _variant(registry, tmp_path, "UPDATE person SET month_of_birth = NULL, day_of_birth = NULL")
-    res = api.analyze_registry(nulls, "flatiron-style")
+    res = api.analyze(nulls, "flatiron-style").result
     assert res["n_persons"] > 1000  # age from the year of birth alone (mid-year assumed)
 
 
@@ -78,7 +78,7 @@ def test_foreign_cdm_features_do_not_break_the_analysis(registry, tmp_path):
 def test_broken_cdm_names_what_is_missing(registry, tmp_path, sql, message):
     path = _variant(registry, tmp_path, sql)
     with pytest.raises(SchemaError, match=message):
-        api.analyze_registry(path, "flatiron-style")
+        api.analyze(path, "flatiron-style")
 
 
 def _study(tmp_path, **edits):
@@ -96,10 +96,10 @@ def _study(tmp_path, **edits):
 def test_unknown_concept_and_empty_cohort(registry, tmp_path):
     unknown = _study(tmp_path, **{"concepts = [37311061]": "concepts = [37311061, 999999999]"})
     with pytest.raises(StudyError, match=r"\[exposure\]: concept id 999999999 is not in the CDM"):
-        api.analyze_registry(registry / "clean.duckdb", unknown)
+        api.analyze(registry / "clean.duckdb", unknown)
     empty = _study(tmp_path, **{"concepts = [4112853]": "concepts = [8532]"})  # FEMALE: a concept, no records
     with pytest.raises(StudyError, match="the cohort is empty"):
-        api.analyze_registry(registry / "clean.duckdb", empty)
+        api.analyze(registry / "clean.duckdb", empty)
 
 
 def test_cli_exit_2_on_schema_error(registry, tmp_path, capsys):
@@ -113,11 +113,11 @@ def test_cli_exit_2_on_schema_error(registry, tmp_path, capsys):
 def test_analysis_never_writes_into_the_cdm(registry, tmp_path):
     path = registry / "clean.duckdb"
     before = (hashlib.sha256(path.read_bytes()).hexdigest(), os.stat(path).st_mtime_ns)
-    api.analyze_registry(path, "ukb-style", out_dir=tmp_path / "out")
+    api.analyze(path, "ukb-style").save(tmp_path / "out")
     assert (hashlib.sha256(path.read_bytes()).hexdigest(), os.stat(path).st_mtime_ns) == before
     assert not path.with_name(path.name + ".wal").exists()
     os.chmod(path, 0o444)  # read access is enough
     try:
-        assert api.analyze_registry(path, "ukb-style")["n_persons"] > 0
+        assert api.analyze(path, "ukb-style").result["n_persons"] > 0
     finally:
         os.chmod(path, 0o644)

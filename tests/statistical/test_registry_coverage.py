@@ -2,7 +2,7 @@
 
 Each replicate is the whole path: a virtual cohort in planted mode (``api.run_cohort``: the lung-metastasis
 hazard is the person's baseline x HR(window since the most recent infection, either virus)), an OMOP CDM
-written from it (``api.write_registry``), and the study run on the CDM (``api.analyze_registry``: SQL
+written from it (``api.write_registry``), and the study run on the CDM (``api.analyze``: SQL
 extraction, time-varying Cox, person-clustered robust SEs). The truth is read back from the registry's
 side file (``result["planted"]``), so the chain cohort manifest -> truth file -> analysis is checked too.
 
@@ -120,7 +120,7 @@ def _replicates(tables, hrs, seeds, root, ascertainments=("covid=1,influenza=1",
         for k, ascertainment in enumerate(ascertainments):
             cdm = root / f"registry-{seed}-{k}.duckdb"
             api.write_registry(cohort, cdm, seed=seed, ascertainment=ascertainment)
-            row.append(api.analyze_registry(cdm, study))
+            row.append(api.analyze(cdm, study).result)
         out.append(row)
     return out
 

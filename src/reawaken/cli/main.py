@@ -53,6 +53,7 @@ _positive = _number(float, lambda v: math.isfinite(v) and v > 0, "must be a posi
 _fraction = _number(float, lambda v: 0.0 <= v <= 1.0, "must be a fraction between 0 and 1")
 _count = _number(int, lambda v: v >= 1, "must be at least 1")
 _seed = _number(int, lambda v: 0 <= v < 2**63, "must be between 0 and 2^63 - 1")
+_alpha = _number(float, lambda v: 0.0 < v < 0.5, "must be between 0 and 0.5, e.g. 0.05 for 95% intervals")
 
 
 def _assignment(text: str) -> tuple[str, float]:
@@ -74,25 +75,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"reawaken {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    d = sub.add_parser("demo", help="run the mouse panel and calibration targets; write an HTML report")
+    d = sub.add_parser("demo", help="the main job: mouse panel and calibration targets, human episodes, a 100,000-person "
+                       "cohort in four arms and registry studies of it; writes an HTML report",
+                       description="Runs the mouse panel of Chia et al. 2025 and the calibration targets, human "
+                       "episodes, a virtual cohort of --cohort-n survivors in four arms (baseline, vaccinated, "
+                       "anti-il6-after-infection, no-infection), its OMOP registry with the flatiron-style and "
+                       "ukb-style studies, and a planted-truth registry checked by planted-check; writes "
+                       "report.html and the data behind it to --out.")
     d.add_argument("--out", type=Path, default=Path("reawaken-demo"), help="output directory (default: reawaken-demo)")
     d.add_argument("--days", type=_positive, default=270.0, help="horizon in days (default 270 = 9 months)")
     d.add_argument("--cohort-n", type=int, default=100_000, metavar="N",
                    help="people in the demo's virtual cohort (default 100000; 0 skips the cohort and registry steps)")
+    d.add_argument("--seed", type=_seed, default=1, help="root seed of the cohorts and registries (default 1)")
     d.add_argument("--json", action="store_true", help="print a JSON summary instead of text")
 
     s = sub.add_parser("simulate", help="simulate one host/virus/intervention scenario")
-    s.add_argument("--host", choices=HOSTS, default="mouse")
-    s.add_argument("--virus", choices=VIRUSES, default="influenza")
+    s.add_argument("--host", choices=HOSTS, default="mouse", help="host parameter set (default mouse)")
+    s.add_argument("--virus", choices=VIRUSES, default="influenza",
+                   help="virus (default influenza; none = uninfected PBS control)")
     s.add_argument("--intervention", action="append", default=[], metavar="NAME[:key=value,...]",
-                   help=f"repeatable; NAME one of: {', '.join(REGISTRY)}")
+                   help=f"repeatable; NAME one of: {', '.join(REGISTRY)} (settings: see README)")
     s.add_argument("--infection-days", type=_days_list, default=(0.0,), metavar="D1,D2,...",
                    help="days of infection (default 0)")
     s.add_argument("--set", action="append", type=_assignment, default=[], metavar="PARAM=VALUE",
                    help="override a parameter (see `reawaken params`)")
     s.add_argument("--cross-reactivity", type=_fraction, default=0.01, metavar="F",
                    help="share of neutralising titre acting on each later infection's strain (default 0.01)")
-    s.add_argument("--days", type=_positive, default=270.0)
+    s.add_argument("--days", type=_positive, default=270.0, help="horizon in days (default 270)")
     s.add_argument("--out", type=Path, required=True, help="output directory")
     s.add_argument("--json", action="store_true", help="print the read-outs as one JSON object")
     s.add_argument("--stochastic", action="store_true", help="also simulate DCCs as stochastic clones")
@@ -103,18 +112,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="clone size that counts as a lesion (default 50 cells)")
 
     x = sub.add_parser("export-sbml", help="write the scenario as SBML Level 3 (validated with libsbml)")
-    x.add_argument("--host", choices=HOSTS, default="mouse")
-    x.add_argument("--virus", choices=VIRUSES, default="influenza")
-    x.add_argument("--intervention", action="append", default=[], metavar="NAME[:key=value,...]")
-    x.add_argument("--infection-days", type=_days_list, default=(0.0,), metavar="D1,D2,...")
-    x.add_argument("--set", action="append", type=_assignment, default=[], metavar="PARAM=VALUE")
-    x.add_argument("--cross-reactivity", type=_fraction, default=0.01, metavar="F")
+    x.add_argument("--host", choices=HOSTS, default="mouse", help="host parameter set (default mouse)")
+    x.add_argument("--virus", choices=VIRUSES, default="influenza", help="virus (default influenza)")
+    x.add_argument("--intervention", action="append", default=[], metavar="NAME[:key=value,...]",
+                   help=f"repeatable; NAME one of: {', '.join(REGISTRY)}")
+    x.add_argument("--infection-days", type=_days_list, default=(0.0,), metavar="D1,D2,...",
+                   help="days of infection (default 0)")
+    x.add_argument("--set", action="append", type=_assignment, default=[], metavar="PARAM=VALUE",
+                   help="override a parameter (see `reawaken params`)")
+    x.add_argument("--cross-reactivity", type=_fraction, default=0.01, metavar="F",
+                   help="share of neutralising titre acting on each later infection's strain (default 0.01)")
     x.add_argument("-o", "--out", type=Path, required=True, help="SBML file to write")
 
     q = sub.add_parser("params", help="list parameters with units, priors and sources")
-    q.add_argument("--host", choices=HOSTS, default="mouse")
-    q.add_argument("--virus", choices=VIRUSES, default="influenza")
-    q.add_argument("--json", action="store_true")
+    q.add_argument("--host", choices=HOSTS, default="mouse", help="host (default mouse)")
+    q.add_argument("--virus", choices=VIRUSES, default="influenza", help="virus (default influenza)")
+    q.add_argument("--json", action="store_true", help="print the table as one JSON list")
     _add_cohort_command(sub)
     _add_registry_commands(sub)
     return p
@@ -138,6 +151,8 @@ def _add_cohort_command(sub: argparse._SubParsersAction) -> None:
                    help="arms from the config (default baseline; shipped: baseline, vaccinated, "
                         "anti-il6-after-infection, no-infection)")
     c.add_argument("--seed", type=_seed, default=0, help="root seed (default 0)")
+    c.add_argument("--set", action="append", type=_assignment, default=[], metavar="PARAM=VALUE",
+                   help="human mechanism parameter for every episode (see `reawaken params --host human`)")
     c.add_argument("--out", type=Path, required=True, help="output directory (repeat the command to resume)")
     c.add_argument("--chunk-size", type=_count, default=None, help="people per chunk (default 50000)")
     c.add_argument("--workers", type=_count, default=None,
@@ -160,7 +175,10 @@ def _add_registry_commands(sub: argparse._SubParsersAction) -> None:
 
     a = sub.add_parser("analyze", help="run a registry study (TOML or shipped name) on an OMOP CDM")
     a.add_argument("--cdm", required=True, help="duckdb:///path/to/cdm.duckdb (or a path) or postgresql://...")
-    a.add_argument("--study", required=True, help="study TOML file or shipped name (ukb-style, flatiron-style)")
+    a.add_argument("--study", required=True,
+                   help="study TOML file or shipped name (ukb-style, flatiron-style, planted-check)")
+    a.add_argument("--alpha", type=_alpha, default=0.05,
+                   help="1 - confidence level of the intervals (default 0.05: 95%% intervals)")
     a.add_argument("--out", type=Path, required=True, help="output directory")
     a.add_argument("--json", action="store_true", help="print n_persons, n_events, hazard_ratios as one JSON object")
 
@@ -196,6 +214,16 @@ def _scenario(args: argparse.Namespace):  # noqa: ANN202
     return scenario
 
 
+def _check_out_parent(out: Path) -> None:
+    """Refuse an --out whose parent is missing before any work is done (the save would refuse it after)."""
+    from ..errors import OutputError
+
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"--out {out} exists and is not a directory; choose a directory path")
+    if not out.resolve().parent.is_dir():
+        raise OutputError(f"cannot write to {out}: parent directory {out.resolve().parent} does not exist")
+
+
 def _dispatch(args: argparse.Namespace) -> int:
     from .. import api
     from ..io.outputs import to_json
@@ -211,19 +239,21 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.command == "simulate":
         scenario = _scenario(args)
+        _check_out_parent(args.out)
         if args.stochastic:
             result = api.simulate_stochastic(scenario, days=args.days, replicates=args.replicates, seed=args.seed,
                                              method=args.method, lesion_threshold=args.lesion_threshold,
-                                             out_dir=args.out, progress=_progress if sys.stderr.isatty() else None)
+                                             progress=_progress if sys.stderr.isatty() else None)
         else:
-            result = api.simulate_scenario(scenario, days=args.days, out_dir=args.out)
+            result = api.simulate(scenario, days=args.days)
+        result.save(args.out)
         if args.json:
-            print(to_json(result.readouts, indent=None))
+            print(to_json(result.to_dict(), indent=None))
         else:
-            r = result.readouts
+            r = result.to_dict()
             folds = ", ".join(f"{d} d: {v:.3g}x" for d, v in r["dcc_fold"].items())
             print(f"{scenario.label}: DCC fold {folds}; IL-6 peak {r['il6_peak_pg_ml']:.3g} pg/mL on day "
-                  f"{r['il6_peak_day']:.2f}; wrote {', '.join(result.files)} to {args.out}")
+                  f"{r['il6_peak_day']:.2f}; wrote {args.out}")
             if args.stochastic:
                 print(f"  {r['replicates']} stochastic lungs ({r['method']}): lesions per lung {r['lesions_mean']:.3g}, "
                       f"P(no lesion) {r['lesions_p_zero']:.3g}")
@@ -233,13 +263,10 @@ def _dispatch(args: argparse.Namespace) -> int:
             from ..errors import ConfigError
 
             raise ConfigError(f"--cohort-n must be >= 0, got {args.cohort_n}")
-        result = api.run_demo(args.out, days=args.days, cohort_n=args.cohort_n)
-        x = result.extra
+        result = api.run_demo(args.out, days=args.days, cohort_n=args.cohort_n, seed=args.seed)
+        x = result.to_dict()
         if args.json:
-            print(to_json({"out": str(args.out), "targets_passed": x["targets_passed"],
-                           "targets_total": x["targets_total"], "elapsed_s": result.manifest.get("elapsed_s"),
-                           "cohort": x.get("cohort"), "registry": x.get("registry"),
-                           "files": list(result.files)}, indent=None))
+            print(to_json(x, indent=None))
         else:
             print(f"reawaken demo: {x['targets_passed']}/{x['targets_total']} calibration targets met; "
                   f"report: {args.out / 'report.html'} ({result.manifest.get('elapsed_s')} s)")
@@ -288,9 +315,11 @@ def _run_cohort(args: argparse.Namespace) -> int:
     workers = args.workers
     if workers is None and not args.dask and args.scheduler is None:
         workers = (os.cpu_count() or 1) if args.n > size else 1
+    params = api.ParameterSet(dict(args.set), provenance="user") if args.set else None
     summary = api.run_cohort(config, n=args.n, out_dir=args.out, seed=args.seed, years=args.years,
-                             arms=args.arms, chunk_size=args.chunk_size, workers=workers, scheduler=args.scheduler,
-                             dask=args.dask, progress=_cohort_progress if sys.stderr.isatty() else None)
+                             arms=args.arms, params=params, chunk_size=args.chunk_size, workers=workers,
+                             scheduler=args.scheduler, dask=args.dask,
+                             progress=_cohort_progress if sys.stderr.isatty() else None).to_dict()
     if args.json:
         print(to_json(summary, indent=None))
     else:
@@ -312,7 +341,7 @@ def _run_registry(args: argparse.Namespace) -> int:
 
     if args.command == "registry":
         summary = api.write_registry(args.cohort, args.out, arm=args.arm, seed=args.seed,
-                                     ascertainment=args.ascertainment)
+                                     ascertainment=args.ascertainment).truth
         if args.json:
             print(to_json({k: v for k, v in summary.items() if k != "cohort_manifest"}, indent=None))
         else:
@@ -321,11 +350,12 @@ def _run_registry(args: argparse.Namespace) -> int:
                   + ", ".join(f"{k} {v['recorded']}/{v['simulated']} infections recorded" for k, v in inf.items())
                   + f"; truth beside it ({', '.join(Path(f).name for f in summary['files'][1:])})")
         return 0
-    result = api.analyze_registry(args.cdm, args.study, out_dir=args.out)
+    _check_out_parent(args.out)
+    analysis = api.analyze(args.cdm, args.study, alpha=args.alpha)
+    analysis.save(args.out)
+    result = analysis.to_dict()
     if args.json:
-        keep = ("study", "n_persons", "n_events", "n_rows", "person_years", "ties", "se", "hazard_ratios",
-                "incidence", "attrition", "dropped_terms", "planted", "elapsed_s")
-        print(to_json({k: result[k] for k in keep if k in result}, indent=None))
+        print(to_json(result, indent=None))
     else:
         print(f"{result['study']}: {result['n_persons']} persons, {result['n_events']} events; "
               f"wrote {args.out / 'summary.html'} ({result['elapsed_s']} s)")

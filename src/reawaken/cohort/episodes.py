@@ -16,6 +16,7 @@ the worst error of that interpolation against the full ODE on a fresh sample.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +25,7 @@ from .._typing import FloatArray
 from ..experiments.run import output_times
 from ..model.compile import compile_model
 from ..model.events import EventSchedule
+from ..model.params import ParameterSet
 from ..model.spec import ModelSpec
 from ..scenarios.interventions import AntiIL6, Antiviral, Vaccinated
 from ..scenarios.scenario import Scenario
@@ -81,11 +83,11 @@ class _Batch:
 
 
 def _batch(virus: str, log_s: FloatArray, vacc: int, av: int, av_start: float,
-           doses: list[AntiIL6 | None]) -> tuple[ModelSpec, _Batch]:
+           doses: list[AntiIL6 | None], params: ParameterSet | None = None) -> tuple[ModelSpec, _Batch]:
     """The scenario is applied once per flag set; severities, starting states and doses are then set as
     array rows (building a validated spec per row cost more than the solves)."""
     items = ([Vaccinated()] if vacc else []) + ([Antiviral(start_day=av_start)] if av else [])
-    spec, schedule = Scenario("human", virus, interventions=tuple(items)).apply()
+    spec, schedule = Scenario("human", virus, interventions=tuple(items), params=params).apply()
     names = spec.parameter_names
     p0 = np.array([p.value for p in spec.parameters])
     y_rest = np.array([sp.initial for sp in spec.species])
@@ -113,50 +115,69 @@ def build_episode_tables(
     n_severity: int = 65,
     policies: tuple[AntiIL6Policy, ...] = (),
     antiviral_start_days: tuple[float, float] = (1.5, 2.0),
+    params: ParameterSet | None = None,
 ) -> EpisodeTables:
-    """Solve every condition through the human within-host model (one batched solve per virus/flag set)."""
+    """Solve every condition through the human within-host model with parameter set ``params`` (default:
+    the human profiles' values); one batched solve per virus and pass."""
+    return build_episode_tables_many([params], episode_days=episode_days, n_severity=n_severity,
+                                     policies=policies, antiviral_start_days=antiviral_start_days)[0]
+
+
+def build_episode_tables_many(
+    param_sets: Sequence[ParameterSet | None],
+    *,
+    episode_days: float = 90.0,
+    n_severity: int = 65,
+    policies: tuple[AntiIL6Policy, ...] = (),
+    antiviral_start_days: tuple[float, float] = (1.5, 2.0),
+) -> list[EpisodeTables]:
+    """Episode tables for several parameter sets, every set's rows in the same batched solves (the rows of a
+    batch are independent, so a set's tables do not depend on which other sets share the batch)."""
     log_s = np.linspace(LOG_S_MIN, LOG_S_MAX, n_severity)
     days = np.arange(0.0, float(episode_days) + 1e-9, 1.0)
     every = int(round(1.0 / SUBSTEP))
     n_pol = 1 + len(policies)
-    end = np.zeros((2, 2, 2, n_pol, n_severity, 3, 3))
-    cum_w = np.zeros((2, 2, 2, n_pol, n_severity, 3, days.size))
-    peak = np.zeros((2, 2, 2, n_severity))
-    treated = np.zeros((2, 2, 2, n_pol, n_severity))
-    dose_day = np.full((2, 2, 2, n_pol, n_severity), np.nan)
+    n_sets = len(param_sets)
+    end = np.zeros((n_sets, 2, 2, 2, n_pol, n_severity, 3, 3))
+    cum_w = np.zeros((n_sets, 2, 2, 2, n_pol, n_severity, 3, days.size))
+    peak = np.zeros((n_sets, 2, 2, 2, n_severity))
+    treated = np.zeros((n_sets, 2, 2, 2, n_pol, n_severity))
+    dose_day = np.full((n_sets, 2, 2, 2, n_pol, n_severity), np.nan)
     solver = JitDopri5(threads=False)  # compiles in ~3 s instead of ~11: the whole build takes half the time
     flags = [(vacc, av) for vacc in (0, 1) for av in (0, 1)]
-    weights = np.ones(3)
+    weights = np.ones((n_sets, 3))
+    jobs = [(k, f) for k in range(n_sets) for f in range(len(flags))]
     for v, virus in enumerate(VIRUSES):
-        # Pass 1: every flag combination without antibody, in one batched solve.
+        # Pass 1: every set and flag combination without antibody, in one batched solve.
         untreated: list[AntiIL6 | None] = [None] * n_severity
-        first = [_batch(virus, log_s, vacc, av, antiviral_start_days[v], untreated) for vacc, av in flags]
-        weights = np.array([1.0, 1.0, first[0][0].parameter("prime_factor").value])
+        first = [_batch(virus, log_s, *flags[f], antiviral_start_days[v], untreated, param_sets[k]) for k, f in jobs]
+        for k in range(n_sets):
+            weights[k] = [1.0, 1.0, first[k * len(flags)][0].parameter("prime_factor").value]
         solved = _solve(first, days, solver)
         doses_by_policy = []
-        for f, (vacc, av) in enumerate(flags):
-            t, x = solved[f]
+        for (k, f), (t, x) in zip(jobs, solved):
+            vacc, av = flags[f]
             il6 = x[0::3, :, 3]  # IL-6 does not depend on the starting DCC state: take the dormant-start rows
-            peak[v, vacc, av] = il6.max(axis=1)
-            end[v, vacc, av, 0], cum_w[v, vacc, av, 0] = _responses(t, x, days, every, weights)
-            for k, pol in enumerate(policies, start=1):
+            peak[k, v, vacc, av] = il6.max(axis=1)
+            end[k, v, vacc, av, 0], cum_w[k, v, vacc, av, 0] = _responses(t, x, days, every, weights[k])
+            for q, pol in enumerate(policies, start=1):
                 doses: list[AntiIL6 | None] = []
                 for j in range(n_severity):
                     hit = np.nonzero(il6[j] >= pol.threshold)[0]
                     day = float(t[hit[0]]) + pol.delay_days if hit.size else np.nan
                     doses.append(AntiIL6(pol.dose_mg_per_kg, day) if hit.size else None)
-                    treated[v, vacc, av, k, j] = float(hit.size > 0)
-                    dose_day[v, vacc, av, k, j] = day
-                doses_by_policy.append((f, k, doses))
+                    treated[k, v, vacc, av, q, j] = float(hit.size > 0)
+                    dose_day[k, v, vacc, av, q, j] = day
+                doses_by_policy.append((k, f, q, doses))
         # Pass 2: every policy, with the antibody on the day IL-6 passed its threshold.
         if doses_by_policy:
-            second = [_batch(virus, log_s, flags[f][0], flags[f][1], antiviral_start_days[v], doses)
-                      for f, _, doses in doses_by_policy]
-            for (f, k, _), (t, x) in zip(doses_by_policy, _solve(second, days, solver)):
+            second = [_batch(virus, log_s, *flags[f], antiviral_start_days[v], doses, param_sets[k])
+                      for k, f, _, doses in doses_by_policy]
+            for (k, f, q, _), (t, x) in zip(doses_by_policy, _solve(second, days, solver)):
                 vacc, av = flags[f]
-                end[v, vacc, av, k], cum_w[v, vacc, av, k] = _responses(t, x, days, every, weights)
-    assert weights is not None
-    return EpisodeTables(log_s, days, end, cum_w, peak, treated, dose_day, weights, tuple(policies))
+                end[k, v, vacc, av, q], cum_w[k, v, vacc, av, q] = _responses(t, x, days, every, weights[k])
+    return [EpisodeTables(log_s, days, end[k], cum_w[k], peak[k], treated[k], dose_day[k], weights[k],
+                          tuple(policies)) for k in range(n_sets)]
 
 
 def _solve(batches: list[tuple[ModelSpec, _Batch]], days: FloatArray, solver: JitDopri5) -> list[tuple[FloatArray, FloatArray]]:

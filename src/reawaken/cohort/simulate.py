@@ -16,8 +16,9 @@ import numpy as np
 
 from .._rng import counter_uniforms, stream_keys
 from .._typing import FloatArray
+from ..model.params import ParameterSet
 from .config import CohortConfig
-from .episodes import AntiIL6Policy, EpisodeTables, build_episode_tables
+from .episodes import AntiIL6Policy, EpisodeTables, build_episode_tables_many
 from .exposure import INFLUENZA, Candidates, draw_candidates, vaccinations, vaccine_state
 from .kernel import CAUSE_CANCER, CAUSE_COVID, CAUSE_FLU, CAUSE_NONE, CAUSE_OTHER, run_people
 from .people import YEAR, People, draw_people
@@ -75,32 +76,72 @@ class Model:
     tables: EpisodeTables
     slow: SlowDynamics
     years: float
+    params: ParameterSet = field(default_factory=ParameterSet.default)
 
     @property
     def policies(self) -> tuple[AntiIL6Policy, ...]:
         return self.tables.policies
 
 
+def table_settings(config: CohortConfig, arms: Sequence[Arm], *, n_severity: int = 65) -> dict[str, Any]:
+    """What the episode tables depend on besides the parameter set (their cache key, with the set's hash)."""
+    return {"episode_days": float(config.get("mechanism", "episode_days")), "n_severity": int(n_severity),
+            "policies": tuple(dict.fromkeys(a.anti_il6 for a in arms if a.anti_il6 is not None)),
+            "antiviral_start_days": (float(config.get("influenza", "antiviral_start_days")),
+                                     float(config.get("sars_cov_2", "antiviral_start_days")))}
+
+
+_TABLE_CACHE: dict[str, EpisodeTables] = {}
+_TABLE_CACHE_SIZE = 32  # ~2 MB a set of tables: a posterior's worth stays in memory, no more
+
+
+def tables_key(settings: Mapping[str, Any], params: ParameterSet) -> str:
+    """Content hash of everything episode tables depend on: settings, parameter values, the human model."""
+    import hashlib
+    import json
+
+    from ..model.serialize import spec_hash
+    from ..scenarios.scenario import Scenario
+
+    text = json.dumps({**settings, "policies": [list(vars(p).values()) for p in settings["policies"]],
+                       "params": params.hash(), "model": spec_hash(Scenario("human", "influenza").apply()[0])},
+                      sort_keys=True, default=list)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def solve_tables(settings: Mapping[str, Any], param_sets: Sequence[ParameterSet]) -> list[EpisodeTables]:
+    """Episode tables for every set, from the in-process cache by content hash where present; the missing
+    sets are solved together in one batched solve per virus and pass."""
+    keys = [tables_key(settings, ps) for ps in param_sets]
+    missing = list(dict.fromkeys(k for k in keys if k not in _TABLE_CACHE))
+    if missing:
+        first = {k: ps for k, ps in zip(keys, param_sets)}
+        solved = build_episode_tables_many([first[k] for k in missing], **settings)
+        for k, t in zip(missing, solved):
+            if len(_TABLE_CACHE) >= _TABLE_CACHE_SIZE:
+                _TABLE_CACHE.pop(next(iter(_TABLE_CACHE)))
+            _TABLE_CACHE[k] = t
+    return [_TABLE_CACHE[k] for k in keys]
+
+
 def build_model(config: CohortConfig, arms: Sequence[Arm], *, years: float | None = None,
-                n_severity: int = 65) -> Model:
-    """Solve the episode tables (the within-host model for every condition) and the slow dynamics."""
-    policies = tuple(dict.fromkeys(a.anti_il6 for a in arms if a.anti_il6 is not None))
-    tables = build_episode_tables(
-        episode_days=config.get("mechanism", "episode_days"), n_severity=n_severity, policies=policies,
-        antiviral_start_days=(config.get("influenza", "antiviral_start_days"),
-                              config.get("sars_cov_2", "antiviral_start_days")))
-    return Model(config, tuple(arms), tables, slow_dynamics(),
-                 float(config.get("cohort", "years") if years is None else years))
+                n_severity: int = 65, params: ParameterSet | None = None) -> Model:
+    """Solve the episode tables (the within-host model for every condition) and the slow dynamics for
+    parameter set ``params`` (default: the human profiles' values); tables are cached by content hash."""
+    ps = params or ParameterSet.default()
+    (tables,) = solve_tables(table_settings(config, arms, n_severity=n_severity), [ps])
+    return model_with_tables(config, arms, tables, years, params=ps)
 
 
 def model_with_tables(config: CohortConfig, arms: Sequence[Arm], tables: EpisodeTables,
-                      years: float | None = None) -> Model:
-    """A model from previously solved tables (a resumed run)."""
+                      years: float | None = None, *, params: ParameterSet | None = None) -> Model:
+    """A model from previously solved tables (a resumed run, or a batch of parameter sets)."""
     missing = [a.name for a in arms if a.anti_il6 is not None and a.anti_il6 not in tables.policies]
     if missing:
         raise ValueError(f"the episode tables have no anti-IL-6 policy of arm(s) {missing}; solve them again")
-    return Model(config, tuple(arms), tables, slow_dynamics(),
-                 float(config.get("cohort", "years") if years is None else years))
+    ps = params or ParameterSet.default()
+    return Model(config, tuple(arms), tables, slow_dynamics(ps),
+                 float(config.get("cohort", "years") if years is None else years), ps)
 
 
 def simulate_chunk_task(args: tuple[Model, int, int, int]) -> ChunkResult:

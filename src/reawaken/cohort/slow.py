@@ -15,6 +15,7 @@ import numpy as np
 
 from .._typing import FloatArray
 from ..model.compile import compile_model
+from ..model.params import ParameterSet
 from ..scenarios.scenario import Scenario
 from .episodes import DCC_STATES
 
@@ -38,9 +39,9 @@ class SlowDynamics:
             return (np.exp(np.outer(t, self.lam)) * (self.Vinv @ x)[None, :]) @ self.V.T
 
 
-def slow_dynamics() -> SlowDynamics:
-    """The resting human host's DCC dynamics (rates per day)."""
-    spec, _ = Scenario("human", "none").apply()
+def slow_dynamics(params: ParameterSet | None = None) -> SlowDynamics:
+    """The resting human host's DCC dynamics (rates per day) under parameter set ``params``."""
+    spec, _ = Scenario("human", "none", params=params).apply()
     model = compile_model(spec)
     names = spec.species_names
     idx = [names.index(s) for s in DCC_STATES]

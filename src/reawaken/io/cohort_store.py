@@ -148,3 +148,40 @@ def read_persons(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
     table = pa.concat_tables([pq.read_table(f) for f in files])
     return {c: np.asarray(table[c].cast(pa.string()).to_numpy(zero_copy_only=False))
             if c in PERSON_CATEGORIES else table[c].to_numpy() for c in table.column_names}
+
+
+def query_store(path: str | os.PathLike[str], query: str) -> Any:
+    """``query`` (SQL) in DuckDB over views ``persons`` and ``events`` (with an ``arm`` column) of a cohort
+    store; DuckDB reads only the Parquet columns and row groups the query needs. Returns a DataFrame."""
+    import duckdb
+
+    root = Path(path)
+    con = duckdb.connect()
+    try:
+        persons = str(root / "persons" / "part-*.parquet").replace("'", "''")
+        events = str(root / "events" / "arm=*" / "part-*.parquet").replace("'", "''")
+        con.execute(f"CREATE VIEW persons AS SELECT * FROM read_parquet('{persons}')")
+        con.execute(f"CREATE VIEW events AS SELECT * FROM read_parquet('{events}', hive_partitioning = true)")
+        return con.execute(query).df()
+    except duckdb.Error as exc:
+        raise OutputError(f"query on cohort {root} failed: {str(exc).splitlines()[0]}") from None
+    finally:
+        con.close()
+
+
+def copy_store(src: Path, dst: Path) -> Path:
+    """Copy a finished cohort store to a new directory ``dst`` (staged, then renamed into place)."""
+    import shutil
+
+    if dst.exists():
+        raise OutputError(f"{dst} exists; save a cohort to a new directory")
+    if not dst.resolve().parent.is_dir():
+        raise OutputError(f"cannot write to {dst}: parent directory {dst.resolve().parent} does not exist")
+    stage = Path(tempfile.mkdtemp(prefix=f".{dst.name}.staging-", dir=dst.resolve().parent))
+    try:
+        shutil.copytree(src, stage, dirs_exist_ok=True)
+        os.replace(stage, dst)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    return dst

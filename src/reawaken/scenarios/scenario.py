@@ -10,6 +10,7 @@ from types import MappingProxyType
 from ..errors import ScenarioError
 from ..model.events import EventSchedule, StateJump, StateScale
 from ..model.library.hosts import Profile, profile
+from ..model.params import ParameterSet
 from ..model.spec import ModelSpec
 from .interventions import Intervention
 
@@ -27,6 +28,8 @@ class Scenario:
     cross_reactivity : share of the neutralising titre that still acts on the strain of each later
         infection (a drifted strain); assumption, prior 0-0.5.
     initial : initial states replacing the profile's (e.g. ``{"dormant": 1000}``), applied last.
+    params : a :class:`~reawaken.model.params.ParameterSet` for this host (e.g. a posterior draw), applied
+        before the interventions; ``overrides`` still win over it.
     """
 
     host: str = "mouse"
@@ -37,6 +40,7 @@ class Scenario:
     name: str = ""
     cross_reactivity: float = 0.01
     initial: Mapping[str, float] = field(default_factory=dict)
+    params: ParameterSet | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "overrides", MappingProxyType(dict(self.overrides)))
@@ -54,6 +58,8 @@ class Scenario:
         if dup:
             raise ScenarioError(f"intervention(s) {dup} given twice; combine their settings into one")
         profile(self.host, self.virus)  # validates host and virus
+        if self.params is not None and self.params.host != self.host:
+            raise ScenarioError(f"the parameter set is for host {self.params.host!r}, the scenario's host is {self.host!r}")
 
     @property
     def profile(self) -> Profile:
@@ -83,6 +89,8 @@ class Scenario:
         )
         # User overrides first, so interventions see them (an overridden V_ab changes the antibody
         # concentration of a dose); applied again last, so a user's value always wins.
+        if self.params is not None and self.params.values:
+            spec = spec.with_values(dict(self.params.values), source=f"parameter set ({self.params.provenance})")
         spec = spec.with_values(dict(self.overrides))
         params: dict[str, float] = {}
         initial: dict[str, float] = {}
