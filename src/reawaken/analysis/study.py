@@ -25,11 +25,10 @@ import numpy as np
 from scipy import stats
 
 from .._typing import FloatArray, IntArray
+from ..vocab import DAYS_PER_YEAR
 from .cox import CoxPH
 from .km import KaplanMeier
 from .windows import incidence_by_window, split_windows
-
-DAYS_PER_YEAR = 365.25
 
 
 @dataclass(frozen=True)

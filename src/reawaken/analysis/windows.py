@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._typing import FloatArray, IntArray
+from ..vocab import DAYS_PER_YEAR
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,7 @@ def split_windows(
     return WindowRows(r_person.astype(np.int64), r_start, r_stop, r_event, window.astype(np.int64), tuple(edges_arr))
 
 
-def incidence_by_window(rows: WindowRows, *, per: float = 1000.0 * 365.25) -> dict[str, dict[str, float]]:
+def incidence_by_window(rows: WindowRows, *, per: float = 1000.0 * DAYS_PER_YEAR) -> dict[str, dict[str, float]]:
     """Events, person-time and rate (per ``per`` time units: default per 1,000 person-years for days)."""
     labels = ("unexposed", *rows.window_labels())
     out = {}

@@ -128,6 +128,10 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("--host", choices=HOSTS, default="mouse", help="host (default mouse)")
     q.add_argument("--virus", choices=VIRUSES, default="influenza", help="virus (default influenza)")
     q.add_argument("--json", action="store_true", help="print the table as one JSON list")
+    g = sub.add_parser("config", help="list every key of cohort configs (or study files) with type, bounds, "
+                       "unit, default, source and doc")
+    g.add_argument("--study", action="store_true", help="list the keys of study files instead")
+    g.add_argument("--json", action="store_true", help="print the schema as one JSON list")
     _add_cohort_command(sub)
     _add_registry_commands(sub)
     return p
@@ -283,6 +287,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _run_registry(args)
     if args.command == "cohort":
         return _run_cohort(args)
+    if args.command == "config":
+        return _print_schema(args)
     if args.command == "params":
         rows = api.parameter_table(args.host, args.virus)
         if args.json:
@@ -292,6 +298,28 @@ def _dispatch(args: argparse.Namespace) -> int:
                 print(f"{r['name']:14s} {r['value']:<12.4g} {r['unit']:24s} {r['source']}")
         return 0
     raise AssertionError(args.command)
+
+
+def _print_schema(args: argparse.Namespace) -> int:
+    from ..io.outputs import to_json
+
+    if args.study:
+        from ..io.omop.study import describe_study
+
+        rows = describe_study()
+    else:
+        from ..cohort.config import describe
+
+        rows = describe()
+    if args.json:
+        print(to_json(rows, indent=None))
+        return 0
+    for r in rows:
+        bounds = f"[{r['bounds'][0]:g}, {r['bounds'][1]:g}]" if r.get("bounds") else ""
+        default = "(required)" if r.get("required") else r["default"]
+        print(f"[{r['section']}] {r['key']}: {r['type']} {bounds} {r['unit']}; default {default}; {r['doc']}"
+              + (f" -- {r['source']}" if r.get("source") else ""))
+    return 0
 
 
 def _cohort_progress(done: int, total: int) -> None:

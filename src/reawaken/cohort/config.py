@@ -12,15 +12,19 @@ import datetime as dt
 import hashlib
 import json
 import math
+import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from ..errors import ConfigError
+from ..vocab import NODES, SUBTYPES, T_STAGES
 
+_ARM_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9_.-]{0,63}")
 Check = Callable[[Any], str | None]  # returns what is required, or None when the value is fine
 
 
@@ -96,56 +100,121 @@ def _quiet(v: Any) -> str | None:
     return None
 
 
-_SUBTYPES = ("HR+/HER2-", "TNBC", "HR+/HER2+", "HR-/HER2+")
-_NODES = ("N0", "N1-3", "N4-9")
 _FRACTION = _num(0.0, 1.0)
 _POS = _num(0.0, lo_open=True)
 _NONNEG = _num(0.0)
 _DOY = _num(1, 366)
 
-SCHEMA: dict[str, dict[str, Check]] = {
-    "cohort": {"start_date": _date, "years": _num(0.0, 100.0, lo_open=True)},
+
+@dataclass(frozen=True)
+class Key:
+    """One configuration key, declared once: its check (type and bounds), unit and a one-line doc. The
+    default and the source come from ``default.toml``; :func:`describe` joins them for docs, forms and
+    sensitivity analyses."""
+
+    check: Check
+    unit: str
+    doc: str
+    bounds: tuple[float, float] | None = None  # numeric keys: the range the check enforces
+
+
+def _k(lo: float, hi: float, unit: str, doc: str, *, lo_open: bool = False) -> Key:
+    return Key(_num(lo, hi, lo_open=lo_open), unit, doc, (lo, hi))
+
+
+def _frac(doc: str) -> Key:
+    return _k(0.0, 1.0, "1", doc)
+
+
+_INF = math.inf
+SCHEMA: dict[str, dict[str, Key]] = {
+    "cohort": {
+        "start_date": Key(_date, "date", "calendar day 0 of the cohort"),
+        "years": _k(0.0, 100.0, "y", "follow-up of every person", lo_open=True),
+    },
     "people": {
-        "age_mean": _num(18, 100), "age_sd": _NONNEG, "age_min": _num(18, 100), "age_max": _num(18, 110),
-        "years_since_diagnosis_min": _NONNEG, "years_since_diagnosis_max": _NONNEG,
-        "subtype_shares": _shares(_SUBTYPES), "t_stage_shares": _shares(("T1", "T2")),
-        "node_shares": _shares(_NODES),
-        "recurrence_15y_T1": _table_of(_NODES, _num(0.0, 1.0)), "recurrence_15y_T2": _table_of(_NODES, _num(0.0, 1.0)),
-        "lung_share": _FRACTION, "lung_odds_ratio": _table_of(_SUBTYPES, _POS),
-        "dcc_burden_median": _POS, "dcc_burden_sigma": _num(0.0, 3.0), "detection_lag_days": _NONNEG,
+        "age_mean": _k(18, 100, "y", "mean age on the start date"),
+        "age_sd": _k(0.0, _INF, "y", "standard deviation of age"),
+        "age_min": _k(18, 100, "y", "youngest age (truncation)"),
+        "age_max": _k(18, 110, "y", "oldest age (truncation)"),
+        "years_since_diagnosis_min": _k(0.0, _INF, "y", "shortest time since diagnosis on the start date"),
+        "years_since_diagnosis_max": _k(0.0, _INF, "y", "longest time since diagnosis on the start date"),
+        "subtype_shares": Key(_shares(SUBTYPES), "1", "share of each tumour subtype"),
+        "t_stage_shares": Key(_shares(T_STAGES), "1", "share of each tumour size stage"),
+        "node_shares": Key(_shares(NODES), "1", "share of each nodal stage"),
+        "recurrence_15y_T1": Key(_table_of(NODES, _num(0.0, 1.0)), "1",
+                                 "distant recurrence over years 5-20, T1 tumours, by nodal stage"),
+        "recurrence_15y_T2": Key(_table_of(NODES, _num(0.0, 1.0)), "1",
+                                 "distant recurrence over years 5-20, T2 tumours, by nodal stage"),
+        "lung_share": _frac("share of first distant relapses that are in the lung"),
+        "lung_odds_ratio": Key(_table_of(SUBTYPES, _POS), "1", "odds ratio of a lung first site, by subtype"),
+        "dcc_burden_median": _k(0.0, _INF, "cells", "median lung DCC burden of a survivor", lo_open=True),
+        "dcc_burden_sigma": _k(0.0, 3.0, "1", "lognormal sigma of the lung DCC burden"),
+        "detection_lag_days": _k(0.0, _INF, "d", "from a clone's escape to a diagnosed lung metastasis"),
     },
     "mortality": {
-        "background_annual_at_65": _num(0.0, 1.0), "background_gompertz_slope": _num(0.0, 0.3),
-        "metastatic_median_survival_years": _POS, "infection_death_delay_days": _NONNEG,
+        "background_annual_at_65": _k(0.0, 1.0, "1/y", "non-breast-cancer death hazard at age 65"),
+        "background_gompertz_slope": _k(0.0, 0.3, "1/y", "Gompertz slope of that hazard per year of age"),
+        "metastatic_median_survival_years": _k(0.0, _INF, "y", "median survival after a distant relapse",
+                                               lo_open=True),
+        "infection_death_delay_days": _k(0.0, _INF, "d", "from infection onset to death from it"),
     },
     "influenza": {
-        "attack_rate_under_65": _FRACTION, "attack_rate_65_plus": _FRACTION, "season_sigma": _num(0.0, 2.0),
-        "season_peak_day": _DOY, "season_spread_days": _POS, "quiet_seasons": _quiet,
-        "severity_sigma": _num(0.0, 2.0), "death_risk_under_65": _FRACTION, "death_risk_65_plus": _FRACTION,
-        "vaccine_coverage_under_65": _FRACTION, "vaccine_coverage_65_plus": _FRACTION,
-        "vaccine_effectiveness": _FRACTION, "vaccination_day": _DOY, "antiviral_share": _FRACTION,
-        "antiviral_start_days": _NONNEG,
+        "attack_rate_under_65": _frac("symptomatic influenza per season, under 65"),
+        "attack_rate_65_plus": _frac("symptomatic influenza per season, 65 and over"),
+        "season_sigma": _k(0.0, 2.0, "1", "lognormal season-to-season spread of the attack rate"),
+        "season_peak_day": _k(1, 366, "day of year", "day of the year of the seasonal peak"),
+        "season_spread_days": _k(0.0, _INF, "d", "standard deviation of infection days around the peak",
+                                 lo_open=True),
+        "quiet_seasons": Key(_quiet, "1", "season start year -> attack-rate multiplier (e.g. 2020/21)"),
+        "severity_sigma": _k(0.0, 2.0, "1", "lognormal spread of a person's IL-6 response"),
+        "death_risk_under_65": _frac("death from a symptomatic infection, under 65"),
+        "death_risk_65_plus": _frac("death from a symptomatic infection, 65 and over"),
+        "vaccine_coverage_under_65": _frac("share vaccinated each season, under 65"),
+        "vaccine_coverage_65_plus": _frac("share vaccinated each season, 65 and over"),
+        "vaccine_effectiveness": _frac("vaccine protection against symptomatic infection"),
+        "vaccination_day": _k(1, 366, "day of year", "day of the year of vaccination"),
+        "antiviral_share": _frac("share of infections treated with an antiviral"),
+        "antiviral_start_days": _k(0.0, _INF, "d", "from infection to the first antiviral dose"),
     },
     "sars_cov_2": {
-        "severity_sigma": _num(0.0, 2.0), "age_attack_multiplier_65_plus": _NONNEG,
-        "reinfection_protection": _FRACTION, "protection_waning_days": _POS,
-        "ifr_log10_intercept": _num(-10, 2), "ifr_log10_slope": _num(0.0, 0.2), "vaccine_start": _date,
-        "vaccine_coverage": _FRACTION, "booster_day": _DOY, "booster_coverage": _FRACTION,
-        "vaccine_effectiveness": _FRACTION, "vaccine_waning_days": _POS, "vaccine_death_reduction": _FRACTION,
-        "antiviral_start": _date, "antiviral_share": _FRACTION, "antiviral_start_days": _NONNEG,
-        "waves": lambda v: _waves(v),
+        "severity_sigma": _k(0.0, 2.0, "1", "lognormal spread of a person's IL-6 response"),
+        "age_attack_multiplier_65_plus": _k(0.0, _INF, "1", "attack-rate multiplier at 65 and over"),
+        "reinfection_protection": _frac("protection against a new infection right after one"),
+        "protection_waning_days": _k(0.0, _INF, "d", "waning time of that protection", lo_open=True),
+        "ifr_log10_intercept": _k(-10, 2, "log10 %", "log10 infection fatality ratio (%) at age 0"),
+        "ifr_log10_slope": _k(0.0, 0.2, "log10 %/y", "its increase per year of age"),
+        "vaccine_start": Key(_date, "date", "first vaccine doses"),
+        "vaccine_coverage": _frac("share with the primary series"),
+        "booster_day": _k(1, 366, "day of year", "day of the year of the yearly booster"),
+        "booster_coverage": _frac("share boosted each year"),
+        "vaccine_effectiveness": _frac("protection against infection at the dose (wanes)"),
+        "vaccine_waning_days": _k(0.0, _INF, "d", "waning time of vaccine protection", lo_open=True),
+        "vaccine_death_reduction": _frac("reduction of death from the infection when vaccinated"),
+        "antiviral_start": Key(_date, "date", "first antiviral treatments"),
+        "antiviral_share": _frac("share of infections treated with an antiviral"),
+        "antiviral_start_days": _k(0.0, _INF, "d", "from infection to the first antiviral dose"),
+        "waves": Key(lambda v: _waves(v), "", "wave calendar: name, peak date, spread_days, attack_rate, severity"),
     },
     "mechanism": {
-        "mode": _choice("mechanistic", "planted"), "episode_days": _num(30.0, 365.0),
-        "planted_windows_days": _list_of(_NONNEG), "planted_hazard_ratios": _list_of(_POS),
+        "mode": Key(_choice("mechanistic", "planted"), "", "mechanistic (episodes through the model) or planted HRs"),
+        "episode_days": _k(30.0, 365.0, "d", "length of a simulated episode (and the reinfection gap)"),
+        "planted_windows_days": Key(_list_of(_NONNEG), "d", "planted mode: window starts after an infection"),
+        "planted_hazard_ratios": Key(_list_of(_POS), "1", "planted mode: hazard ratio per window"),
     },
 }
 
-ARM_KEYS: dict[str, Check] = {
-    "influenza_vaccine_coverage": _FRACTION, "sars_cov_2_vaccine_coverage": _FRACTION,
-    "sars_cov_2_booster_coverage": _FRACTION, "anti_il6_threshold": _POS, "anti_il6_dose_mg_per_kg": _POS,
-    "anti_il6_delay_days": _NONNEG, "body_weight_kg": _POS, "infections": _bool,
-    "influenza_antiviral_share": _FRACTION, "sars_cov_2_antiviral_share": _FRACTION,
+ARM_KEYS: dict[str, Key] = {
+    "influenza_vaccine_coverage": _frac("influenza vaccine coverage in the arm (replaces the age-specific ones)"),
+    "sars_cov_2_vaccine_coverage": _frac("SARS-CoV-2 primary-series coverage in the arm"),
+    "sars_cov_2_booster_coverage": _frac("SARS-CoV-2 booster coverage in the arm"),
+    "anti_il6_threshold": _k(0.0, _INF, "pg/mL", "lung IL-6 that triggers an anti-IL-6 dose", lo_open=True),
+    "anti_il6_dose_mg_per_kg": _k(0.0, _INF, "mg/kg", "anti-IL-6 dose", lo_open=True),
+    "anti_il6_delay_days": _k(0.0, _INF, "d", "from the IL-6 crossing to the dose"),
+    "body_weight_kg": _k(0.0, _INF, "kg", "body weight for the dose in mg", lo_open=True),
+    "infections": Key(_bool, "", "false: nobody is infected (the no-infection arm)"),
+    "influenza_antiviral_share": _frac("share of influenza infections treated with an antiviral"),
+    "sars_cov_2_antiviral_share": _frac("share of SARS-CoV-2 infections treated with an antiviral"),
 }
 
 _WAVE_KEYS: dict[str, Check] = {"name": _text, "peak": _date, "spread_days": _POS, "attack_rate": _FRACTION,
@@ -166,9 +235,16 @@ def _waves(v: Any) -> str | None:
 
 @dataclass(frozen=True)
 class CohortConfig:
-    """A validated cohort configuration: the merged TOML, read-only through :meth:`get`."""
+    """A validated cohort configuration: the merged TOML, deeply read-only (tables are mappingproxies, lists
+    are tuples); read it through :meth:`get`, change it only through :meth:`with_overrides`."""
 
     data: Mapping[str, Any]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "data", _frozen(self.data))
+
+    def __reduce__(self) -> tuple[Any, ...]:  # mappingproxies do not pickle; worker processes need the config
+        return (CohortConfig, (_plain(self.data),))
 
     def get(self, section: str, key: str) -> Any:
         return self.data[section][key]
@@ -197,6 +273,44 @@ class CohortConfig:
     def with_overrides(self, **sections: Mapping[str, Any]) -> CohortConfig:
         """A copy with some keys replaced, validated again (e.g. ``with_overrides(cohort={"years": 2})``)."""
         return _validated(_merge(_plain(self.data), _plain(sections), where=""))
+
+
+def _frozen(obj: Any) -> Any:
+    if isinstance(obj, Mapping):
+        return MappingProxyType({str(k): _frozen(v) for k, v in obj.items()})
+    if isinstance(obj, list | tuple):
+        return tuple(_frozen(v) for v in obj)
+    return obj
+
+
+def describe() -> list[dict[str, Any]]:
+    """Every configuration key with section, type, bounds, unit, default, source and doc: one declarative
+    schema for error messages, docs, forms and sensitivity analyses (``reawaken cohort --describe``)."""
+    text = resources.files(__package__).joinpath("default.toml").read_text(encoding="utf-8")
+    raw = tomllib.loads(text)
+    rows = []
+    for section, keys in [*SCHEMA.items(), ("arms.*", ARM_KEYS)]:
+        sources = {} if section == "arms.*" else raw[section].get("sources", {})
+        for key, spec in keys.items():
+            default = None if section == "arms.*" else _plain(raw[section][key])
+            src = max((k for k in sources if key.startswith(k) or k.startswith(key)), key=len, default=None)
+            rows.append({"section": section, "key": key, "type": _type_name(default, spec), "bounds": spec.bounds,
+                         "unit": spec.unit, "default": default,
+                         "source": sources.get(src, "") if src else "arm policy: set by the user per arm",
+                         "doc": spec.doc})
+    return rows
+
+
+def _type_name(default: Any, spec: Key) -> str:
+    if spec.bounds is not None:
+        return "number"
+    if isinstance(default, bool) or spec.check is _bool:
+        return "bool"
+    if isinstance(default, dict):
+        return "table"
+    if isinstance(default, list):
+        return "list"
+    return "date" if spec.check is _date else "text"
 
 
 def _as_date(v: str | dt.date) -> dt.date:
@@ -233,20 +347,23 @@ _REPLACE_WHOLE = {"subtype_shares", "t_stage_shares", "node_shares", "lung_odds_
 
 def _validated(data: dict[str, Any]) -> CohortConfig:
     for section, keys in SCHEMA.items():
-        for key, check in keys.items():
+        for key, spec in keys.items():
             if key not in data[section]:
                 raise ConfigError(f"[{section}] {key} is missing")
-            if (need := check(data[section][key])) is not None:
+            if (need := spec.check(data[section][key])) is not None:
                 raise ConfigError(f"[{section}] {key} must be {need}, got {data[section][key]!r}")
         for extra in set(data[section]) - set(keys) - {"sources"}:
             raise ConfigError(f"unknown key [{section}] {extra}; known keys: {', '.join(sorted(keys))}")
     for name, arm in data["arms"].items():
+        if not _ARM_NAME.fullmatch(name):
+            raise ConfigError(f"[arms.{name}]: an arm name is letters, digits, '-', '_' or '.', at most 64, not "
+                              "starting with '.' (it names a folder of the cohort)")
         if not isinstance(arm, Mapping):
             raise ConfigError(f"[arms.{name}] must be a table")
         for key, value in arm.items():
             if key not in ARM_KEYS:
                 raise ConfigError(f"unknown key [arms.{name}] {key}; known keys: {', '.join(sorted(ARM_KEYS))}")
-            if (need := ARM_KEYS[key](value)) is not None:
+            if (need := ARM_KEYS[key].check(value)) is not None:
                 raise ConfigError(f"[arms.{name}] {key} must be {need}, got {value!r}")
     p, m = data["people"], data["mechanism"]
     if not p["age_min"] <= p["age_mean"] <= p["age_max"]:

@@ -31,8 +31,9 @@ from ..scenarios.interventions import AntiIL6, Antiviral, Vaccinated
 from ..scenarios.scenario import Scenario
 from ..solvers.base import simulate
 from ..solvers.dopri_jit import JitDopri5
+from ..vocab import INFECTING_VIRUSES
 
-VIRUSES = ("influenza", "sars-cov-2")
+VIRUSES = INFECTING_VIRUSES
 DCC_STATES = ("dormant", "awakened", "primed")
 LOG_S_MIN, LOG_S_MAX = float(np.log(0.02)), float(np.log(100.0))
 SUBSTEP = 0.25  # output step for integrating W (Simpson's rule on 0.25 d; error << interpolation error)

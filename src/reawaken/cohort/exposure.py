@@ -18,12 +18,13 @@ from scipy.special import ndtri
 
 from .._rng import counter_uniforms, stream_keys
 from .._typing import FloatArray, IntArray
+from ..vocab import INFECTING_VIRUSES
 from .config import CohortConfig
 from .people import YEAR, People
 
 PURPOSE_FLU, PURPOSE_COVID, PURPOSE_SEASON, PURPOSE_VACC = 2, 3, 4, 5
 DRAWS = 5  # uniforms per candidate: day, occurrence, severity, antiviral, death
-INFLUENZA, SARS_COV_2 = 0, 1
+INFLUENZA, SARS_COV_2 = (INFECTING_VIRUSES.index(v) for v in ("influenza", "sars-cov-2"))
 
 
 @dataclass(frozen=True)

@@ -13,11 +13,12 @@ a person escapes when the integrated hazard reaches their Exp(1) draw, and the m
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numba as nb
 import numpy as np
 
-CAUSE_NONE, CAUSE_CANCER, CAUSE_COVID, CAUSE_FLU, CAUSE_OTHER = 0, 1, 2, 3, 4
+from ..vocab import CAUSE_CANCER, CAUSE_COVID, CAUSE_FLU, CAUSE_NONE, CAUSE_OTHER  # noqa: F401 (re-exported)
 
 
 @nb.njit(cache=True)
@@ -110,16 +111,92 @@ def _diagnosed(lung, other_dx, survival, stop, cause):  # noqa: ANN001, ANN202
     return lung, stop, cause
 
 
+class PersonInputs(NamedTuple):
+    """Per person (arrays of length n): lung hazard scale, starting DCC state, first stop, other-site
+    diagnosis day, the Exp(1) draws of cancer death and lung escape."""
+
+    kappa: np.ndarray
+    x0: np.ndarray  # (n, 3)
+    stop0: np.ndarray
+    other_dx: np.ndarray
+    cancer_e: np.ndarray
+    e_lung: np.ndarray
+
+
+class CandidateInputs(NamedTuple):
+    """Per person and infection candidate, (n, K): day, virus code, base probability, log severity, the
+    uniforms of occurrence, antiviral and death, death risk, antiviral availability, vaccine protection/flag."""
+
+    day: np.ndarray
+    virus: np.ndarray
+    p_base: np.ndarray
+    log_s: np.ndarray
+    u_occur: np.ndarray
+    u_antiviral: np.ndarray
+    u_death: np.ndarray
+    death_risk: np.ndarray
+    antiviral_available: np.ndarray
+    protect: np.ndarray
+    vflag: np.ndarray
+
+
+class ArmSettings(NamedTuple):
+    """Scalars and small arrays of the arm and the config."""
+
+    end_day: float
+    median_cd: float
+    lag: float
+    infections_on: bool
+    av_share: np.ndarray  # (2,) by virus
+    policy: int  # 0: no anti-IL-6, else 1 + index into the tables' policies
+    episode_days: float
+    reinf_prot: float
+    reinf_wane: float
+    covid_death_red: float
+    death_delay: float
+    planted: bool
+    edges: np.ndarray
+    hrs: np.ndarray
+
+
+class TableInputs(NamedTuple):
+    """The episode tables and slow dynamics as arrays (see ``episodes.EpisodeTables``, ``slow.SlowDynamics``)."""
+
+    end: np.ndarray
+    cum_w: np.ndarray
+    il6_peak: np.ndarray
+    treated: np.ndarray
+    dose_day: np.ndarray
+    ls0: float
+    dls: float
+    weights: np.ndarray
+    lam: np.ndarray
+    V: np.ndarray
+    Vinv: np.ndarray
+
+
+class Outputs(NamedTuple):
+    """Filled by the kernel: lung metastasis day, death day, cause, and per candidate whether it occurred,
+    its IL-6 peak, antiviral and anti-IL-6 dose day."""
+
+    lung: np.ndarray
+    death: np.ndarray
+    cause: np.ndarray
+    occ: np.ndarray
+    il6: np.ndarray
+    av: np.ndarray
+    dose: np.ndarray
+
+
 @nb.njit(cache=True)
-def run_people(
-    kappa, x0, end_day, stop0, other_dx, cancer_e, median_cd, lag, e_lung,  # people
-    c_day, c_virus, c_p, c_logs, c_uocc, c_uav, c_udeath, c_risk, c_avail, c_protect, c_vflag,  # candidates
-    infections_on, av_share, policy, episode_days, reinf_prot, reinf_wane, covid_death_red, death_delay,
-    planted, edges, hrs,
-    t_end, t_cum, t_peak, t_treated, t_dose, ls0, dls, weights, lam, V, Vinv,
-    # outputs
-    o_lung, o_death, o_cause, o_occ, o_il6, o_av, o_dose,
-):  # noqa: ANN001, ANN201
+def run_people(people, cand, arm, tab, out):  # noqa: ANN001, ANN201
+    """One arm for a chunk of people (see the module docstring); fills ``out`` in place."""
+    kappa, x0, stop0, other_dx, cancer_e, e_lung = people
+    c_day, c_virus, c_p, c_logs, c_uocc, c_uav, c_udeath, c_risk, c_avail, c_protect, c_vflag = cand
+    (end_day, median_cd, lag, infections_on, av_share, policy, episode_days, reinf_prot, reinf_wane,
+     covid_death_red, death_delay, planted, edges, hrs) = arm
+    t_end, t_cum, t_peak, t_treated, t_dose, ls0, dls, weights, lam, V, Vinv = tab
+    o_lung, o_death, o_cause, o_occ, o_il6, o_av, o_dose = out
     n, K = c_day.shape
     ns = t_peak.shape[3]
     nd = t_cum.shape[6]

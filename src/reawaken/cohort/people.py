@@ -16,13 +16,11 @@ from scipy.special import ndtri
 
 from .._rng import counter_uniforms, stream_keys
 from .._typing import FloatArray, IntArray
+from ..vocab import DAYS_PER_YEAR, NODES, SUBTYPES, T_STAGES
 from .config import CohortConfig
 
-SUBTYPES = ("HR+/HER2-", "HR+/HER2+", "HR-/HER2+", "TNBC")
-T_STAGES = ("T1", "T2")
-NODES = ("N0", "N1-3", "N4-9")
 PURPOSE_PEOPLE = 1
-YEAR = 365.25
+YEAR = DAYS_PER_YEAR
 
 
 @dataclass(frozen=True)

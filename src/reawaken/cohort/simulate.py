@@ -17,19 +17,33 @@ import numpy as np
 from .._rng import counter_uniforms, stream_keys
 from .._typing import FloatArray
 from ..model.params import ParameterSet
+from ..vocab import (  # noqa: F401 (EVENT_KINDS and CAUSES are re-exported for the store)
+    CAUSE_CANCER,
+    CAUSE_COVID,
+    CAUSE_FLU,
+    CAUSE_NONE,
+    CAUSE_OTHER,
+    CAUSES,
+    EVENT_KINDS,
+    K_ANTI_IL6,
+    K_ANTIVIRAL,
+    K_COVID,
+    K_DEATH,
+    K_END,
+    K_FLU,
+    K_LUNG,
+    K_OTHER_RELAPSE,
+    K_VACC_COVID,
+    K_VACC_FLU,
+)
 from .config import CohortConfig
 from .episodes import AntiIL6Policy, EpisodeTables, build_episode_tables_many
 from .exposure import INFLUENZA, Candidates, draw_candidates, vaccinations, vaccine_state
-from .kernel import CAUSE_CANCER, CAUSE_COVID, CAUSE_FLU, CAUSE_NONE, CAUSE_OTHER, run_people
+from .kernel import ArmSettings, CandidateInputs, Outputs, PersonInputs, TableInputs, run_people
 from .people import YEAR, People, draw_people
 from .slow import SlowDynamics, slow_dynamics
 
 PURPOSE_EXP = 6
-EVENT_KINDS = ("influenza", "sars-cov-2", "vaccination-influenza", "vaccination-sars-cov-2", "antiviral",
-               "anti-il6", "lung_metastasis", "distant_relapse", "death", "end_of_follow_up")
-CAUSES = ("", "breast_cancer", "covid-19", "influenza", "other")  # indexed by the kernel's CAUSE_* codes
-(K_FLU, K_COVID, K_VACC_FLU, K_VACC_COVID, K_ANTIVIRAL, K_ANTI_IL6, K_LUNG, K_OTHER_RELAPSE, K_DEATH,
- K_END) = range(len(EVENT_KINDS))  # event codes: indexes into EVENT_KINDS (influenza/sars-cov-2 = virus index)
 MONTH = YEAR / 12.0
 MAX_DOSE_MG = 800.0  # tocilizumab COVID-19 label: 8 mg/kg, at most 800 mg (science.md 3.5)
 
@@ -221,16 +235,20 @@ def simulate_chunk(model: Model, seed: int, first: int, count: int) -> ChunkResu
         o_occ, o_av = np.empty((n, k), np.int8), np.empty((n, k), np.int8)
         o_il6, o_dose = np.empty((n, k)), np.empty((n, k))
         run_people(
-            kappa, x0, end_day, stop0, other_dx, e[:, 3], median_cd, 0.0 if planted else cfg.get("people", "detection_lag_days"), e[:, 0],
-            cand.day, cand.virus, cand.p_base, cand.log_s, cand.u_occur, cand.u_antiviral, cand.u_death,
-            cand.death_risk, cand.antiviral_available, protect, vflag,
-            arm.infections, av_share, policy, mech["episode_days"], cfg.get("sars_cov_2", "reinfection_protection"),
-            cfg.get("sars_cov_2", "protection_waning_days"), cfg.get("sars_cov_2", "vaccine_death_reduction"),
-            mort["infection_death_delay_days"], planted, np.asarray(mech["planted_windows_days"], float),
-            np.asarray(mech["planted_hazard_ratios"], float),
-            t.end, t.cum_w, t.il6_peak, t.treated, t.dose_day, float(t.log_s[0]), float(t.log_s[1] - t.log_s[0]),
-            w, slow.lam, slow.V, slow.Vinv,
-            o_lung, o_death, o_cause, o_occ, o_il6, o_av, o_dose,
+            PersonInputs(kappa, x0, stop0, other_dx, e[:, 3], e[:, 0]),
+            CandidateInputs(cand.day, cand.virus, cand.p_base, cand.log_s, cand.u_occur, cand.u_antiviral,
+                            cand.u_death, cand.death_risk, cand.antiviral_available, protect, vflag),
+            ArmSettings(float(end_day), float(median_cd),
+                        0.0 if planted else float(cfg.get("people", "detection_lag_days")), bool(arm.infections),
+                        av_share, int(policy), float(mech["episode_days"]),
+                        float(cfg.get("sars_cov_2", "reinfection_protection")),
+                        float(cfg.get("sars_cov_2", "protection_waning_days")),
+                        float(cfg.get("sars_cov_2", "vaccine_death_reduction")),
+                        float(mort["infection_death_delay_days"]), bool(planted),
+                        np.asarray(mech["planted_windows_days"], float), np.asarray(mech["planted_hazard_ratios"], float)),
+            TableInputs(t.end, t.cum_w, t.il6_peak, t.treated, t.dose_day, float(t.log_s[0]),
+                        float(t.log_s[1] - t.log_s[0]), w, slow.lam, slow.V, slow.Vinv),
+            Outputs(o_lung, o_death, o_cause, o_occ, o_il6, o_av, o_dose),
         )
         exit_day = np.minimum(o_death, end_day)
         dose_mg = min(arm.anti_il6.dose_mg_per_kg * arm.body_weight_kg, MAX_DOSE_MG) if arm.anti_il6 else math.nan

@@ -28,14 +28,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..errors import OutputError
+from ..vocab import NODES, SUBTYPES, T_STAGES
 from .outputs import to_json
 
 SCHEMA_VERSION = 1
-PERSON_CATEGORIES = {
-    "subtype": ("HR+/HER2-", "HR+/HER2+", "HR-/HER2+", "TNBC"),
-    "t_stage": ("T1", "T2"),
-    "nodes": ("N0", "N1-3", "N4-9"),
-}
+PERSON_CATEGORIES = {"subtype": SUBTYPES, "t_stage": T_STAGES, "nodes": NODES}
 
 
 def _atomic(path: Path, write: Any) -> None:

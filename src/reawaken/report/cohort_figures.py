@@ -9,9 +9,10 @@ from pathlib import Path
 
 import numpy as np
 
+from ..vocab import DAYS_PER_YEAR
 from .figures import _plt
 
-MONTH_DAYS = 365.25 / 12.0
+MONTH_DAYS = DAYS_PER_YEAR / 12.0
 
 
 def _dates(start: dt.date, n: int) -> list[dt.date]:

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..vocab import DAYS_PER_YEAR
 from .figures import _plt
 
 # Published registry estimates (science.md 1.3; news-level sources, CIs not found).
@@ -57,7 +58,7 @@ def km_figure(curves: Mapping[str, Mapping[str, Sequence[float]]], path: Path, *
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7.5, 4.2), constrained_layout=True)
     for label, c in curves.items():
-        ax.step(np.asarray(c["day"]) / 365.25, c["survival"], where="post", label=label, lw=1.4)
+        ax.step(np.asarray(c["day"]) / DAYS_PER_YEAR, c["survival"], where="post", label=label, lw=1.4)
     ax.set_xlabel("years since index")
     ax.set_ylabel("outcome-free probability")
     if title:

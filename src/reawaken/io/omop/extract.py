@@ -16,6 +16,7 @@ import numpy as np
 
 from ...analysis.study import SurvivalData
 from ...errors import SchemaError, StudyError
+from ...vocab import DAYS_PER_YEAR
 from .cdm import REQUIRED, CdmConnection, check_cdm
 from .study import ConceptSet, Study
 
@@ -131,7 +132,7 @@ def extract(con: CdmConnection, study: Study) -> SurvivalData:
     outcome_ids = expand(con, study.outcome, f"{src} [outcome]")
     excluded_ids = (expand(con, study.excluded_death_causes, f"{src} [censoring] excluded_death_concepts")
                     if study.excluded_death_causes.concepts else [])
-    latest = study.study_start - _dt.timedelta(days=round(study.min_years_before_start * 365.25))
+    latest = study.study_start - _dt.timedelta(days=round(study.min_years_before_start * DAYS_PER_YEAR))
     fmt = {"cohort_in": _IN.format("cohort_ids"), "outcome_in": _IN.format("outcome_ids"),
            "excluded_in": _IN.format("excluded_ids"), "exposure_in": _IN.format("exposure_ids"),
            "measurement_in": _IN.format("measurement_ids")}
@@ -181,9 +182,9 @@ def extract(con: CdmConnection, study: Study) -> SurvivalData:
             latest_value[cid] = values
     for c in study.covariates:
         if c.kind == "age_at_index":
-            v = _f(persons["age_days"]) / 365.25
+            v = _f(persons["age_days"]) / DAYS_PER_YEAR
         elif c.kind == "years_since_entry":
-            v = _f(persons["days_since_entry"]) / 365.25
+            v = _f(persons["days_since_entry"]) / DAYS_PER_YEAR
         else:
             v = latest_value[int(c.concept_id)]  # type: ignore[arg-type]
             if c.above is not None:

@@ -43,6 +43,7 @@ Layout (every key; defaults in brackets)::
 from __future__ import annotations
 
 import datetime as _dt
+import math
 import os
 import tomllib
 from collections.abc import Mapping
@@ -103,22 +104,56 @@ class Study:
         return out
 
 
-# key -> (type name, default or _REQUIRED)
+# key -> (type name, default or _REQUIRED, unit, one-line doc): the study file's schema, declared once for
+# validation, messages and docs (``describe_study``).
 _REQUIRED = object()
-_SCHEMA: dict[str, dict[str, tuple[str, Any]]] = {
-    "": {"name": ("str", _REQUIRED), "description": ("str", "")},
-    "cohort": {"concepts": ("ids", _REQUIRED), "include_descendants": ("bool", True),
-               "study_start": ("date", _REQUIRED), "study_end": ("date", _REQUIRED),
-               "min_years_before_start": ("number", 0.0), "washout_days": ("int", 0),
-               "exclude_prior_outcome": ("bool", True)},
-    "exposure": {"concepts": ("ids", _REQUIRED), "include_descendants": ("bool", True),
-                 "windows_days": ("numbers", _REQUIRED), "lookback_days": ("int", 0),
-                 "episode_gap_days": ("int", 30)},
-    "outcome": {"table": ("str", _REQUIRED), "concepts": ("ids", _REQUIRED), "include_descendants": ("bool", True)},
-    "censoring": {"death": ("bool", True), "excluded_death_concepts": ("ids", [])},
+_SCHEMA: dict[str, dict[str, tuple[str, Any, str, str]]] = {
+    "": {"name": ("str", _REQUIRED, "", "the study's name (reports, forest plot)"),
+         "description": ("str", "", "", "free text")},
+    "cohort": {
+        "concepts": ("ids", _REQUIRED, "concept ids", "target condition (e.g. breast cancer)"),
+        "include_descendants": ("bool", True, "", "also match descendants of the concepts"),
+        "study_start": ("date", _REQUIRED, "date", "start of follow-up; the index is the later of this and entry"),
+        "study_end": ("date", _REQUIRED, "date", "administrative end of follow-up"),
+        "min_years_before_start": ("number", 0.0, "y", "first target record at least this long before study_start"),
+        "washout_days": ("int", 0, "d", "observation required before the index"),
+        "exclude_prior_outcome": ("bool", True, "", "drop persons with the outcome before the index"),
+    },
+    "exposure": {
+        "concepts": ("ids", _REQUIRED, "concept ids", "exposure condition (e.g. COVID-19)"),
+        "include_descendants": ("bool", True, "", "also match descendants of the concepts"),
+        "windows_days": ("numbers", _REQUIRED, "d", "risk-window starts after each exposure, from 0, increasing"),
+        "lookback_days": ("int", 0, "d", "count exposures this long before the index"),
+        "episode_gap_days": ("int", 30, "d", "records closer than this are one episode"),
+    },
+    "outcome": {
+        "table": ("str", _REQUIRED, "", "condition_occurrence or death"),
+        "concepts": ("ids", _REQUIRED, "concept ids", "outcome condition or cause of death"),
+        "include_descendants": ("bool", True, "", "also match descendants of the concepts"),
+    },
+    "censoring": {
+        "death": ("bool", True, "", "censor at death"),
+        "excluded_death_concepts": ("ids", [], "concept ids", "deaths from these causes censor, not count"),
+    },
 }
-_COVARIATE = {"name": ("str", _REQUIRED), "kind": ("str", _REQUIRED), "per": ("number", 1.0),
-              "concept_id": ("int", None), "above": ("number", None)}
+_COVARIATE = {"name": ("str", _REQUIRED, "", "term name in the Cox model"),
+              "kind": ("str", _REQUIRED, "", "how the covariate is built (age, condition, measurement, ...)"),
+              "per": ("number", 1.0, "", "scale: the HR is per this many units"),
+              "concept_id": ("int", None, "concept id", "concept the covariate reads"),
+              "above": ("number", None, "", "threshold for a binary covariate")}
+
+
+def describe_study() -> list[dict[str, Any]]:
+    """Every study-file key with section, type, default (None: required), unit and doc."""
+    rows = []
+    for section, keys in [*_SCHEMA.items(), ("[covariates]", _COVARIATE)]:
+        for key, (kind, default, unit, doc) in keys.items():
+            rows.append({"section": section or "(top)", "key": key, "type": kind,
+                         "default": None if default is _REQUIRED else default,
+                         "required": default is _REQUIRED, "unit": unit, "doc": doc})
+    return rows
+
+
 _SECTIONS = ("cohort", "exposure", "outcome", "censoring", "covariates")
 
 
@@ -159,18 +194,18 @@ def _typed(where: str, key: str, kind: str, value: Any) -> Any:
         return tuple(value)
     if kind == "numbers":
         if not isinstance(value, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                                                  for v in value):
-            raise bad("a list of numbers")
+                                                  and math.isfinite(v) for v in value):
+            raise bad("a list of finite numbers")
         return tuple(float(v) for v in value)
     raise AssertionError(kind)
 
 
-def _section(raw: Mapping[str, Any], schema: Mapping[str, tuple[str, Any]], where: str) -> dict[str, Any]:
+def _section(raw: Mapping[str, Any], schema: Mapping[str, tuple[str, Any, str, str]], where: str) -> dict[str, Any]:
     unknown = [k for k in raw if k not in schema]
     if unknown:
         raise StudyError(f"{where}unknown key {unknown[0]!r}; known keys: {', '.join(schema)}")
     out = {}
-    for key, (kind, default) in schema.items():
+    for key, (kind, default, _unit, _doc) in schema.items():
         if key not in raw:
             if default is _REQUIRED:
                 raise StudyError(f"{where}{key} is missing (required)")

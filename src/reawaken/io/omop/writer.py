@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import OutputError, SchemaError
+from ...vocab import DAYS_PER_YEAR, SUBTYPE_RECEPTORS
 from ..outputs import to_json
 from .cdm import TABLES, create_table_sql
 from .concepts import ancestor_rows, concept_id, concepts
@@ -42,7 +43,7 @@ IL6_TESTED = 0.3  # share of recorded infections with an IL-6 measurement (peak 
 DESCENDANT_SHARE = {"sars-cov-2": 0.15, "influenza": 0.4}  # recorded under the child concept instead
 INFECTIONS = ("sars-cov-2", "influenza")
 _CAUSE_ROLE = {"breast_cancer": "breast_cancer", "covid-19": "covid19", "influenza": "influenza"}
-_SUBTYPES = {"HR+/HER2-": (1, 0), "HR+/HER2+": (1, 1), "HR-/HER2+": (0, 1), "TNBC": (0, 0)}
+_SUBTYPES = SUBTYPE_RECEPTORS
 _T = {"T1": 1, "T2": 2}
 _N = {"N0": 0, "N1-3": 1, "N4-9": 2}
 
@@ -193,7 +194,7 @@ def build_cdm(manifest: Mapping[str, Any], persons: Mapping[str, np.ndarray], ev
     order = np.argsort(pid, kind="stable")
     pid = pid[order]
     P = {k: np.asarray(v)[order] for k, v in persons.items()}
-    birth = start - np.round(np.asarray(P["age_at_start"], dtype=float) * 365.25).astype("timedelta64[D]")
+    birth = start - np.round(np.asarray(P["age_at_start"], dtype=float) * DAYS_PER_YEAR).astype("timedelta64[D]")
     birth_month = birth.astype("datetime64[M]")
     diag = _dates(start, P["diagnosis_day"])
 

@@ -13,11 +13,9 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
 from ...errors import ScenarioError
+from ...vocab import HOSTS, VIRUSES
 from ..spec import ModelSpec
 from .il6_dormancy import ASSUME, BACCAM, il6_dormancy_spec
-
-HOSTS = ("mouse", "human")
-VIRUSES = ("influenza", "sars-cov-2", "none")
 
 GONCALVES = "Goncalves et al. 2021 PLoS Comput Biol 17:e1008785 (within-host R0 ~6, infected-cell t1/2 ~9 h)"
 BACCAM_V = ("Baccam et al. 2006 J Virol 80:7590, human A/HK/123/77 challenge; beta, p, c, delta as carried by "
