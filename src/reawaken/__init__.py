@@ -2,10 +2,12 @@
 
 The public surface, by layer: the model (``ModelSpec``, ``compile_model``, ``il6_dormancy_spec``,
 ``profile``), solvers (``simulate``, ``BatchDopri5``, ``ScipyODE``), scenarios (``Scenario`` and the
-intervention records) and experiments (``run_scenarios``, ``mouse_panel``). Use-case functions live in
-:mod:`reawaken.api`.
+intervention records), experiments (``run_scenarios``, ``mouse_panel``) and parameter sets
+(``ParameterSet``). The use cases (simulate, cohort, registry, analyze, demo), each returning a result with
+DataFrames, live in :mod:`reawaken.api` (``import reawaken.api as api``); docs/api.md walks through them.
 """
 
+from . import api
 from ._version import __version__
 from .errors import (
     ExpressionError,
@@ -22,6 +24,7 @@ from .experiments import Episode, mouse_panel, run_scenarios
 from .model import EventSchedule, ModelSpec, compile_model
 from .model.library import il6_dormancy_spec
 from .model.library.hosts import profile
+from .model.params import ParameterSet
 from .scenarios import (
     AntiIL6,
     Antiviral,
@@ -48,6 +51,7 @@ __all__ = [
     "ModelSpec",
     "NeutrophilDepletion",
     "OutputError",
+    "ParameterSet",
     "ParameterError",
     "ReawakenError",
     "Scenario",
@@ -61,6 +65,7 @@ __all__ = [
     "UnsupportedFeatureError",
     "Vaccinated",
     "__version__",
+    "api",
     "compile_model",
     "il6_dormancy_spec",
     "mouse_panel",

@@ -9,7 +9,8 @@ import pytest
 import reawaken
 
 PACKAGES = ["reawaken", "reawaken.model", "reawaken.solvers", "reawaken.scenarios", "reawaken.experiments",
-            "reawaken.io", "reawaken.report", "reawaken.analysis", "reawaken.io.omop"]
+            "reawaken.io", "reawaken.report", "reawaken.analysis", "reawaken.io.omop", "reawaken.api",
+            "reawaken.cohort", "reawaken.vocab"]
 
 
 @pytest.mark.parametrize("name", PACKAGES)
@@ -40,3 +41,25 @@ def test_errors_subclass_builtins():
     assert issubclass(reawaken.ParameterError, ValueError)
     assert issubclass(reawaken.SolverFailure, RuntimeError)
     assert issubclass(reawaken.UnsupportedFeatureError, TypeError)
+
+
+def test_api_surface_is_pinned():
+    """The use cases and their results: the names docs/api.md documents."""
+    from reawaken import api
+
+    assert set(api.__all__) == {
+        "simulate", "simulate_stochastic", "run_cohort", "run_cohorts", "write_registry", "analyze", "run_demo",
+        "export_sbml", "parameter_table", "ParameterSet", "Result", "SimulationResult", "StochasticResult",
+        "CohortResult", "CohortBatchResult", "RegistryResult", "AnalysisResult", "DemoResult", "UnknownFrameError",
+        "DEFAULT_CHUNK",
+    }
+    assert reawaken.ParameterSet is api.ParameterSet and reawaken.api is api
+
+
+def test_every_result_implements_the_whole_contract():
+    from reawaken import api
+
+    for cls in (api.SimulationResult, api.StochasticResult, api.CohortResult, api.CohortBatchResult,
+                api.RegistryResult, api.AnalysisResult, api.DemoResult):
+        assert issubclass(cls, api.Result) and not getattr(cls, "__abstractmethods__", None), cls
+        assert cls.frames, cls

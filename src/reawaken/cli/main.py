@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="the main job: mouse panel and calibration targets, human episodes, a 100,000-person "
                        "cohort in four arms and registry studies of it; writes an HTML report",
                        description="Runs the mouse panel of Chia et al. 2025 and the calibration targets, human "
-                       "episodes, a virtual cohort of --cohort-n survivors in four arms (baseline, vaccinated, "
+                       "episodes, a virtual cohort of --cohort-n survivors (a 100,000-person cohort by default) in four arms (baseline, vaccinated, "
                        "anti-il6-after-infection, no-infection), its OMOP registry with the flatiron-style and "
                        "ukb-style studies, and a planted-truth registry checked by planted-check; writes "
                        "report.html and the data behind it to --out.")

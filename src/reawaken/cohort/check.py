@@ -12,6 +12,7 @@ import numpy as np
 
 from .._rng import as_generator
 from ..experiments.run import run_scenarios
+from ..model.params import ParameterSet
 from ..scenarios.interventions import Antiviral, Vaccinated
 from ..scenarios.scenario import Scenario
 from ..solvers.dopri_jit import JitDopri5
@@ -19,8 +20,9 @@ from .episodes import DCC_STATES, VIRUSES, EpisodeTables, response_at
 
 
 def emulator_error(tables: EpisodeTables, *, n: int = 64, seed: int = 0, antiviral_start_days: tuple[float, float] = (1.5, 2.0),
-                   log_s_range: tuple[float, float] = (-2.0, 2.5)) -> dict[str, float]:
-    """Worst and median relative errors (end W, integrated W) of the tables against the full ODE."""
+                   log_s_range: tuple[float, float] = (-2.0, 2.5), params: ParameterSet | None = None) -> dict[str, float]:
+    """Worst and median relative errors (end W, integrated W) of the tables against the full ODE, both under
+    parameter set ``params`` (the set the tables were built for)."""
     rng = as_generator(seed)
     days = float(tables.days[-1])
     scen, meta = [], []
@@ -29,11 +31,11 @@ def emulator_error(tables: EpisodeTables, *, n: int = 64, seed: int = 0, antivir
         ls = float(rng.uniform(*log_s_range))
         # dormant only (as a survivor starts), or mixed with a few awake and some primed cells
         start = np.array([1.0, 0.0, 0.0]) if rng.random() < 0.5 else np.array([1.0, rng.uniform(0, 0.01), rng.uniform(0, 0.5)])
-        base = Scenario("human", VIRUSES[v]).profile.spec()
+        base = Scenario("human", VIRUSES[v], params=params).apply()[0]
         s = float(np.exp(ls))
         items = ([Vaccinated()] if vf else []) + ([Antiviral(start_day=antiviral_start_days[v])] if av else [])
         init = dict(zip(DCC_STATES, start.tolist()))
-        scen.append(Scenario("human", VIRUSES[v], interventions=tuple(items), initial=init,
+        scen.append(Scenario("human", VIRUSES[v], interventions=tuple(items), initial=init, params=params,
                              overrides={"p_il6_I": base.parameter("p_il6_I").value * s,
                                         "p_il6_N": base.parameter("p_il6_N").value * s}))
         meta.append((v, vf, av, ls, start))
