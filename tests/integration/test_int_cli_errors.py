@@ -97,11 +97,19 @@ def test_out_path_that_is_a_file_is_an_error(tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
 
 
-def test_out_path_under_a_missing_parent_is_an_error(tmp_path, capsys):
+def test_missing_parent_folders_of_out_are_created(tmp_path, capsys):
+    # as `mkdir -p`: the README's `--out runs/c1` works from an empty folder
     code, _, err = _run([*BASE, "--out", str(tmp_path / "missing" / "out")], capsys)
+    assert code == 0, err
+    assert (tmp_path / "missing" / "out" / "manifest.json").is_file()
+
+
+def test_out_under_a_file_is_an_error(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("keep\n")
+    code, _, err = _run([*BASE, "--out", str(tmp_path / "notes.txt" / "out")], capsys)
     assert code == 2
     _assert_one_error_line(err)
-    assert list(tmp_path.iterdir()) == []
+    assert (tmp_path / "notes.txt").read_text() == "keep\n" and sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
 
 
 def test_missing_out_is_a_usage_error(capsys):

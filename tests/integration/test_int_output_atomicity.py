@@ -104,10 +104,21 @@ def test_a_file_in_the_way_is_an_output_error(tmp_path):
     assert target.read_text() == "x"
 
 
-def test_a_missing_parent_is_an_output_error(tmp_path):
-    with pytest.raises(OutputError):
-        OutputDir(tmp_path / "no" / "such" / "dir")
-    assert list(tmp_path.iterdir()) == []
+def test_missing_parents_are_made_and_removed_again_when_the_run_fails(tmp_path):
+    with pytest.raises(RuntimeError), OutputDir(tmp_path / "no" / "such" / "dir") as stage:
+        (stage.path / "a.json").write_text("{}")
+        raise RuntimeError("interrupted")
+    assert list(tmp_path.iterdir()) == []  # nothing partial, not even the parent folders
+    with OutputDir(tmp_path / "no" / "such" / "dir") as stage:
+        (stage.path / "a.json").write_text("{}")
+    assert (tmp_path / "no" / "such" / "dir" / "a.json").is_file()
+
+
+def test_a_parent_that_is_a_file_is_an_output_error(tmp_path):
+    (tmp_path / "f").write_text("x")
+    with pytest.raises(OutputError, match="is a file"), OutputDir(tmp_path / "f" / "dir"):
+        pass
+    assert [p.name for p in tmp_path.iterdir()] == ["f"]
 
 
 # --- JSON of non-finite numbers ----------------------------------------------------------------------------

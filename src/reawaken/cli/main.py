@@ -178,7 +178,7 @@ def _add_registry_commands(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--json", action="store_true", help="print the truth summary as one JSON object")
 
     a = sub.add_parser("analyze", help="run a registry study (TOML or shipped name) on an OMOP CDM")
-    a.add_argument("--cdm", required=True, help="duckdb:///path/to/cdm.duckdb (or a path) or postgresql://...")
+    a.add_argument("--cdm", required=True, help="a DuckDB file path (or duckdb:///absolute/path.duckdb) or postgresql://user@host:port/db")
     a.add_argument("--study", required=True,
                    help="study TOML file or shipped name (ukb-style, flatiron-style, planted-check)")
     a.add_argument("--alpha", type=_alpha, default=0.05,
@@ -219,13 +219,17 @@ def _scenario(args: argparse.Namespace):  # noqa: ANN202
 
 
 def _check_out_parent(out: Path) -> None:
-    """Refuse an --out whose parent is missing before any work is done (the save would refuse it after)."""
+    """Refuse an --out that cannot become a folder before any work is done (the save would refuse it after);
+    missing parent folders are created at the save, as ``mkdir -p`` would."""
     from ..errors import OutputError
 
     if out.exists() and not out.is_dir():
         raise OutputError(f"--out {out} exists and is not a directory; choose a directory path")
-    if not out.resolve().parent.is_dir():
-        raise OutputError(f"cannot write to {out}: parent directory {out.resolve().parent} does not exist")
+    for anc in out.resolve().parents:
+        if anc.exists():
+            if not anc.is_dir():
+                raise OutputError(f"cannot write to {out}: {anc} is a file, not a directory")
+            break
 
 
 def _dispatch(args: argparse.Namespace) -> int:

@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 
 from ..errors import OutputError
 from ..vocab import NODES, SUBTYPES, T_STAGES
-from .outputs import to_json
+from .outputs import make_parents, to_json
 
 SCHEMA_VERSION = 1
 PERSON_CATEGORIES = {"subtype": SUBTYPES, "t_stage": T_STAGES, "nodes": NODES}
@@ -78,10 +78,13 @@ class CohortStore:
             if any(self.path.iterdir()):
                 raise OutputError(f"--out {self.path} is not empty and holds no cohort run; choose a new directory")
         else:
-            parent = self.path.resolve().parent
-            if not parent.is_dir():
-                raise OutputError(f"cannot write to {self.path}: parent directory {parent} does not exist")
-            self.path.mkdir()
+            try:
+                make_parents(self.path)
+                self.path.mkdir()
+            except OSError as exc:
+                if isinstance(exc, OutputError):
+                    raise
+                raise OutputError(f"cannot write to {self.path}: {exc.strerror}") from None
         write_json_atomic(record, run)
         return False
 

@@ -32,16 +32,17 @@ class OutputDir:
         self.target = Path(path)
         if self.target.exists() and not self.target.is_dir():
             raise OutputError(f"--out {self.target} exists and is not a directory; choose a directory path")
-        parent = self.target.resolve().parent
-        if not parent.exists():
-            raise OutputError(f"cannot write to {self.target}: parent directory {parent} does not exist")
         self.path = Path()
         self.files: list[str] = []
+        self._made: Path | None = None  # the first missing ancestor this run created (removed on failure)
 
     def __enter__(self) -> OutputDir:
         parent = self.target.resolve().parent
         try:
+            self._made = make_parents(self.target)
             self.path = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.staging-", dir=parent))
+        except OutputError:
+            raise
         except OSError as exc:
             raise OutputError(f"cannot write to {parent}: {exc.strerror}") from None
         return self
@@ -55,9 +56,26 @@ class OutputDir:
                     self.files.append(item.name)
         finally:
             shutil.rmtree(self.path, ignore_errors=True)
+            if exc_type is not None and self._made is not None:
+                shutil.rmtree(self._made, ignore_errors=True)  # nothing partial: not even the folders we made
 
     def checksums(self) -> dict[str, str]:
         return {p.name: _sha256(p) for p in sorted(self.path.iterdir()) if p.is_file()}
+
+
+def make_parents(target: Path) -> Path | None:
+    """Create the missing parent folders of ``target`` (as ``mkdir -p``); return the topmost one created (None
+    if all existed), so a failed run can remove what it made. A parent that is a file is an OutputError."""
+    missing = None
+    for anc in target.resolve().parents:
+        if anc.exists():
+            if not anc.is_dir():
+                raise OutputError(f"cannot write to {target}: {anc} is a file, not a directory")
+            break
+        missing = anc
+    if missing is not None:
+        target.resolve().parent.mkdir(parents=True, exist_ok=True)
+    return missing
 
 
 def _sha256(path: Path) -> str:
