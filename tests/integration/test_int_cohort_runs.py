@@ -62,6 +62,19 @@ def test_chunking_and_process_pool_give_identical_results(reference, tmp_path, c
     _same(reference, out)
 
 
+def test_an_executor_the_caller_owns_gives_identical_results_and_stays_open(reference, tmp_path, cohort_model):
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    out = tmp_path / "own-pool"
+    with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:
+        res = run_cohort(load_config(), n=3000, out_dir=out, seed=5, arms=ARMS, chunk_size=1000, executor=pool,
+                         tables=cohort_model.tables)
+        assert pool.submit(abs, -3).result() == 3  # not shut down by the run
+    _same(reference, out)
+    assert res.path == out
+
+
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 @pytest.mark.filterwarnings("ignore::ResourceWarning")
 @pytest.mark.filterwarnings("ignore:.*:UserWarning")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ def run_cohort(
     workers: int | None = None,
     scheduler: str | None = None,
     dask: bool = False,
+    executor: Executor | None = None,
     progress: Callable[[int, int], None] | None = None,
     tables: Any = None,
     n_severity: int = 65,
@@ -38,6 +40,10 @@ def run_cohort(
     """Simulate ``n`` survivors in every arm with the human parameter set ``params`` (default: the profile
     values) and return a :class:`CohortResult` whose tables stay in the Parquet store at ``out_dir`` (a new
     temporary directory when not given). Re-running the same call on an interrupted ``out_dir`` resumes it.
+
+    Where chunks run: ``executor`` (any ``concurrent.futures.Executor`` you own, e.g. a process pool or a Dask
+    client's ``get_executor()``), else ``scheduler`` (a Dask address), ``dask=True`` (a local Dask cluster of
+    ``workers``), ``workers`` (a local process pool), or this process. Results do not depend on the choice.
 
     ``tables``: episode tables already solved for this config and parameter set (else solved here, or taken
     from the in-process cache by content hash). ``n_severity``: points of the episode tables' severity grid.
@@ -97,7 +103,7 @@ def run_cohort(
     if progress is not None:
         progress(len(done), len(chunks))
     for i, res in run_tasks(simulate_chunk_task, todo, workers=workers, scheduler=scheduler,
-                            local="dask" if dask else "processes"):
+                            local="dask" if dask else "processes", executor=executor):
         store.write_chunk(i, res.persons, res.events, res.marker(), event_kinds=EVENT_KINDS, causes=CAUSES,
                           metadata=meta)
         done[i] = res.marker()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, ProcessPoolExecutor, wait
 from typing import Any, TypeVar
 
 from ..errors import ConfigError
@@ -18,13 +18,19 @@ T = TypeVar("T")
 
 
 def run_tasks(func: Callable[[Any], T], tasks: Sequence[tuple[int, Any]], *, workers: int | None = None,
-              scheduler: str | None = None, local: str = "processes") -> Iterator[tuple[int, T]]:
+              scheduler: str | None = None, local: str = "processes",
+              executor: Executor | None = None) -> Iterator[tuple[int, T]]:
     """Yield ``(key, func(arg))`` for every ``(key, arg)`` in ``tasks``.
 
-    ``scheduler``: address of a running Dask scheduler (``tcp://HOST:PORT``). ``workers``: with
-    ``local="dask"`` the size of a local Dask cluster started for this run, otherwise of a local process
-    pool. With neither (or one task) everything runs in this process.
+    ``executor``: any :class:`concurrent.futures.Executor` the caller owns (a process pool, or a Dask
+    client's ``client.get_executor()``); it is used as given and not shut down. Otherwise ``scheduler``:
+    address of a running Dask scheduler (``tcp://HOST:PORT``); ``workers``: with ``local="dask"`` the size
+    of a local Dask cluster started for this run, otherwise of a local process pool. With none of these (or
+    one task) everything runs in this process.
     """
+    if executor is not None:
+        yield from _bounded(executor, func, tasks, slots=2 * max(1, getattr(executor, "_max_workers", 2)))
+        return
     if scheduler is not None or local == "dask":
         yield from _dask(func, tasks, scheduler, workers)
         return
@@ -37,23 +43,29 @@ def run_tasks(func: Callable[[Any], T], tasks: Sequence[tuple[int, Any]], *, wor
     # At most 2 chunks per worker are in flight, and a finished chunk is dropped once yielded, so memory
     # stays flat however many chunks a run has.
     with ProcessPoolExecutor(max_workers=min(n, len(tasks)), mp_context=multiprocessing.get_context("spawn")) as pool:
-        pending = iter(tasks)
-        running: dict[Any, int] = {}
+        yield from _bounded(pool, func, tasks, slots=2 * n)
 
-        def refill() -> None:
-            while len(running) < 2 * n:
-                nxt = next(pending, None)
-                if nxt is None:
-                    return
-                running[pool.submit(func, nxt[1])] = nxt[0]
 
+def _bounded(pool: Executor, func: Callable[[Any], T], tasks: Sequence[tuple[int, Any]], *,
+             slots: int) -> Iterator[tuple[int, T]]:
+    """At most ``slots`` tasks in flight, results yielded as they finish and then dropped."""
+    pending = iter(tasks)
+    running: dict[Any, int] = {}
+
+    def refill() -> None:
+        while len(running) < slots:
+            nxt = next(pending, None)
+            if nxt is None:
+                return
+            running[pool.submit(func, nxt[1])] = nxt[0]
+
+    refill()
+    while running:
+        done, _ = wait(list(running), return_when=FIRST_COMPLETED)
+        for fut in done:
+            key = running.pop(fut)
+            yield key, fut.result()
         refill()
-        while running:
-            done, _ = wait(list(running), return_when=FIRST_COMPLETED)
-            for fut in done:
-                key = running.pop(fut)
-                yield key, fut.result()
-            refill()
 
 
 def _dask(func: Callable[[Any], T], tasks: Sequence[tuple[int, Any]], scheduler: str | None,
