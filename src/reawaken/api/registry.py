@@ -31,12 +31,18 @@ def _registry_truth(cdm: str) -> dict[str, float] | None:
     side = path.with_name(f"{path.stem}.truth.json")
     if not side.is_file():
         return None
-    planted = json.loads(side.read_text()).get("planted")
-    if not planted:
-        return None
-    edges = (*planted["windows_days"], float("inf"))
-    return {(f"infection {edges[k]:g}-{edges[k + 1]:g} d" if edges[k + 1] != float("inf")
-             else f"infection >{edges[k]:g} d"): hr for k, hr in enumerate(planted["hazard_ratios"])}
+    from ..errors import SchemaError
+
+    try:
+        planted = json.loads(side.read_bytes()).get("planted")
+        if not planted:
+            return None
+        edges = (*planted["windows_days"], float("inf"))
+        return {(f"infection {edges[k]:g}-{edges[k + 1]:g} d" if edges[k + 1] != float("inf")
+                 else f"infection >{edges[k]:g} d"): hr for k, hr in enumerate(planted["hazard_ratios"])}
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, RecursionError):
+        raise SchemaError(f"{side} (the registry's truth side file) is damaged; restore it from the "
+                          "registry run or delete it to analyse without the planted marks") from None
 
 
 def analyze(cdm: str | Path | RegistryResult, study: str | Path, *, alpha: float = 0.05) -> AnalysisResult:
@@ -49,6 +55,7 @@ def analyze(cdm: str | Path | RegistryResult, study: str | Path, *, alpha: float
     from ..analysis import analyze_survival
     from ..errors import ConfigError
     from ..io.omop import extract_study, load_study
+    from ..io.omop.cdm import redact_url
 
     if not (isinstance(alpha, float | int) and 0.0 < float(alpha) < 0.5):
         raise ConfigError(f"alpha must be a number between 0 and 0.5 (e.g. 0.05 for 95% intervals), got {alpha!r}")
@@ -57,10 +64,11 @@ def analyze(cdm: str | Path | RegistryResult, study: str | Path, *, alpha: float
     spec = load_study(study)
     data, info = extract_study(url, spec)
     result = analyze_survival(data, spec.windows_days, alpha=float(alpha))
-    result = {"study": spec.name, "cdm": {"url": url, **info}, **result}
+    shown = redact_url(url)  # results and manifests never hold a password
+    result = {"study": spec.name, "cdm": {"url": shown, **info}, **result}
     truth = _registry_truth(url)
     if truth:
         result["planted"] = truth
-    manifest = build_manifest(command="analyze", settings={"study": spec.as_dict(), "cdm": url, "alpha": alpha})
+    manifest = build_manifest(command="analyze", settings={"study": spec.as_dict(), "cdm": shown, "alpha": alpha})
     elapsed = round(time.perf_counter() - started, 3)
     return AnalysisResult(result, spec.as_dict(), manifest, elapsed)

@@ -378,11 +378,27 @@ def _validated(data: dict[str, Any]) -> CohortConfig:
     return CohortConfig(data)
 
 
-def _read_toml(text: str, where: str) -> dict[str, Any]:
+def _read_toml(text: str | bytes, where: str, error: type[ValueError] = ConfigError) -> dict[str, Any]:
+    """Parse a TOML document, raising ``error`` (one line naming ``where``) for anything a user can get wrong.
+
+    Bytes are decoded as UTF-8 (TOML's only encoding); a leading byte-order mark, which some editors
+    write, is dropped rather than refused. Nesting too deep for the parser is reported, not a
+    ``RecursionError``. Shared by cohort configs and study files (``reawaken.io.omop.study``).
+    """
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise error(f"{where} is not UTF-8 text (byte 0x{text[exc.start]:02x} at offset {exc.start}); "
+                        "save it as UTF-8") from None
+    text = text.removeprefix("\ufeff")
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{where} is not valid TOML: {exc}") from None
+        raise error(f"{where} is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise error(f"{where} nests arrays or tables too deeply to read; a config or study needs at most "
+                    "a few levels") from None
 
 
 def default_config() -> CohortConfig:
@@ -400,11 +416,13 @@ def load_config(path: str | Path | None = None, text: str | None = None) -> Coho
         p = Path(path)  # type: ignore[arg-type]
         if not p.is_file():
             raise ConfigError(f"config file {p} not found; pass an existing TOML file to --config")
-        text = p.read_text(encoding="utf-8")
-        where = str(p)
+        try:
+            data = p.read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"config file {p} cannot be read: {exc.strerror}") from None
+        user = _read_toml(data, f"config file {p}")
     else:
-        where = "config"
-    user = _read_toml(text, where)
+        user = _read_toml(text, "config")
     for section in user:
         if section not in base.data:
             raise ConfigError(f"unknown section [{section}]; known sections: {', '.join(sorted(base.data))}")

@@ -48,6 +48,21 @@ def spec_record(spec: ModelSpec) -> dict[str, Any]:
     }
 
 
+def _redacted(value: Any) -> Any:
+    """``value`` with every string that contains a URL passed through the one redaction helper."""
+    if isinstance(value, str):
+        if "://" not in value:
+            return value
+        from .omop.cdm import redact_text
+
+        return redact_text(value)
+    if isinstance(value, Mapping):
+        return {k: _redacted(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redacted(v) for v in value] if isinstance(value, list) else tuple(_redacted(v) for v in value)
+    return value
+
+
 def build_manifest(
     *,
     command: str,
@@ -57,7 +72,10 @@ def build_manifest(
     status: Mapping[str, int] | None = None,
     files: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
-    """A manifest for one run. ``specs`` pairs each scenario label with its model spec."""
+    """A manifest for one run. ``specs`` pairs each scenario label with its model spec.
+
+    Text in ``settings`` that holds a URL is stored with any password redacted.
+    """
     return {
         "command": command,
         "created_utc": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
@@ -65,7 +83,7 @@ def build_manifest(
         "versions": package_versions(),
         "git_revision": git_revision(),
         "seed": seed,
-        "settings": dict(settings),
+        "settings": _redacted(settings),
         "scenarios": {label: spec_record(spec) for label, spec in specs},
         "status": dict(status or {}),
         "files": dict(files or {}),

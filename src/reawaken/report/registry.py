@@ -17,6 +17,10 @@ import numpy as np
 from ..vocab import DAYS_PER_YEAR
 from .figures import _plt
 
+# Text that comes from a study file (its name, covariate names) is drawn as written: matplotlib would
+# otherwise read "$...$" as mathtext and fail on an unbalanced "$" after the analysis has finished.
+_LITERAL = {"parse_math": False}
+
 # Published registry estimates (science.md 1.3; news-level sources, CIs not found).
 PUBLISHED = {"ukb-style": ("UK Biobank, OR ~1.85 (cancer death)", 1.85),
              "flatiron-style": ("Flatiron Health, HR ~1.44 (lung metastasis)", 1.44)}
@@ -40,12 +44,12 @@ def forest_plot(hazard_ratios: Sequence[Mapping[str, Any]], path: Path, *, title
             labelled = True
     ax.axvline(1.0, color="#888", lw=1, ls="--")
     if published:
-        ax.axvline(published[1], color="#0a7a32", lw=1, ls=":", label=published[0])
+        ax.axvline(published[1], color="#0a7a32", lw=1, ls=":", label=published[0])  # ours: no "$"
     ax.set_xscale("log")
-    ax.set_yticks(y, [h["term"] for h in hazard_ratios])
+    ax.set_yticks(y, [h["term"] for h in hazard_ratios], **_LITERAL)
     ax.set_xlabel("hazard ratio (95% CI, robust SE)")
     if title:
-        ax.set_title(title)
+        ax.set_title(title, **_LITERAL)
     if truth or published:
         ax.legend(loc="best", fontsize=8)
     fig.savefig(path, dpi=100)
@@ -62,8 +66,10 @@ def km_figure(curves: Mapping[str, Mapping[str, Sequence[float]]], path: Path, *
     ax.set_xlabel("years since index")
     ax.set_ylabel("outcome-free probability")
     if title:
-        ax.set_title(title)
-    ax.legend(fontsize=8)
+        ax.set_title(title, **_LITERAL)
+    legend = ax.legend(fontsize=8)
+    for text in legend.get_texts():
+        text.set_parse_math(False)
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path

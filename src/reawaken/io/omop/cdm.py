@@ -10,6 +10,7 @@ column names) come from the declarations below, never from user input.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from urllib.parse import unquote, urlparse
 
 import numpy as np
 
-from ...errors import SchemaError
+from ...errors import ReawakenError, SchemaError
 
 CDM_VERSIONS = ("v5.4", "5.4", "v5.4.0", "5.4.0", "v5.4.1", "5.4.1", "v5.4.2", "5.4.2")
 
@@ -124,19 +125,73 @@ def create_table_sql(table: str) -> str:
     return f"CREATE TABLE {table} (\n  {cols}\n)"
 
 
+_SECRET_QUERY = re.compile(r"(?i)([?&](?:password|sslpassword)=)[^&#]*")
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+")
+
+
+def redact_url(url: str | os.PathLike[str]) -> str:
+    """``url`` as it may be shown or stored: a password replaced by ``***``.
+
+    ``postgresql://user:secret@host/db`` -> ``postgresql://user:***@host/db``; a ``password=`` query
+    parameter likewise. Works on text that is not a valid URL (``postgresql://u:pw@[bad``), so it can be
+    used in the message that reports the bad URL. Paths and URLs without a password come back unchanged.
+    Every place that prints or stores a CDM URL goes through here.
+    """
+    text = str(url)
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        return text
+    cut = min([i for i in (rest.find("?"), rest.find("#")) if i >= 0] or [len(rest)])
+    at = rest.rfind("@", 0, cut)
+    if at >= 0 and ":" in rest[:at]:  # userinfo user:password (a password may hold unescaped / or @)
+        rest = rest[: rest.index(":")] + ":***" + rest[at:]
+    rest = _SECRET_QUERY.sub(r"\1***", rest)
+    return f"{scheme}://{rest}"
+
+
+def redact_text(text: str) -> str:
+    """Free text (a database's error message) with every URL in it redacted by :func:`redact_url`."""
+    return _URL_IN_TEXT.sub(lambda m: redact_url(m.group(0)), text)
+
+
+def one_line(text: object, limit: int = 300) -> str:
+    """A database message as one short line: whitespace collapsed, URLs redacted, cut at ``limit``."""
+    line = redact_text(" ".join(str(text).split()))
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
 @dataclass(frozen=True)
 class CdmUrl:
-    """A parsed ``--cdm`` URL: ``duckdb:///path`` (or a bare path) or ``postgresql://user@host:port/db``."""
+    """A parsed ``--cdm`` URL: ``duckdb:///path`` (or a bare path) or ``postgresql://user@host:port/db``.
+
+    A PostgreSQL URL may omit the password (and more): libpq then takes it from ``PGPASSWORD``,
+    ``~/.pgpass`` or a service file (``PGSERVICE``, or ``?service=name``), as for ``psql``.
+    """
 
     backend: str  # "duckdb" | "postgresql"
-    target: str  # file path (duckdb) or the libpq URL (postgresql)
+    target: str  # file path (duckdb) or the libpq URL (postgresql); may hold a password: never print it
     schema: str | None = None
 
+    def __repr__(self) -> str:
+        return f"CdmUrl({self.backend!r}, {redact_url(self.target)!r}, schema={self.schema!r})"
+
+    @property
+    def shown(self) -> str:
+        """The target as it may be printed or stored (password redacted)."""
+        return redact_url(self.target)
+
     @classmethod
-    def parse(cls, url: str | Path) -> CdmUrl:
+    def parse(cls, url: str | Path, what: str = "--cdm") -> CdmUrl:
+        """Parse ``url``; ``what`` names the option it came from in messages (``--cdm``, ``--out``)."""
         text = str(url)
         if text.startswith(("postgresql://", "postgres://")):
-            parsed = urlparse(text)
+            try:
+                parsed = urlparse(text)
+                if "," not in parsed.netloc:  # libpq's multi-host lists have no single port to check
+                    parsed.port  # noqa: B018 -- raises ValueError for a port that is not 0-65535
+            except ValueError as exc:
+                raise SchemaError(f"{what} {one_line(text, 120)!r} is not a valid PostgreSQL URL ({exc}); "
+                                  "use postgresql://user@host:port/db") from None
             schema = None
             query = [q for q in parsed.query.split("&") if q]
             rest = []
@@ -146,9 +201,12 @@ class CdmUrl:
                     schema = unquote(value)
                 else:
                     rest.append(q)
-            target = parsed._replace(query="&".join(rest)).geturl()
+            # Rebuilt as text, not with geturl(): that drops the "//" of "postgresql:///db" (local socket,
+            # host from PGHOST or a service file), which libpq then cannot read.
+            base = text.split("?", 1)[0]
+            target = f"{base}?{'&'.join(rest)}" if rest else base
             if schema is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", schema):
-                raise SchemaError(f"schema {schema!r} in the CDM URL is not a plain identifier")
+                raise SchemaError(f"schema {schema[:60]!r} in the {what} URL is not a plain identifier")
             return cls("postgresql", target, schema)
         if text.startswith("duckdb://"):
             path = text[len("duckdb://"):]
@@ -156,8 +214,31 @@ class CdmUrl:
                 path = path[1:]
             return cls("duckdb", unquote(path))
         if "://" in text:
-            raise SchemaError(f"--cdm {text!r}: use duckdb:///path/to/cdm.duckdb or postgresql://user@host:port/db")
+            raise SchemaError(f"{what} {one_line(text, 120)!r}: use duckdb:///path/to/cdm.duckdb or "
+                              "postgresql://user@host:port/db")
         return cls("duckdb", text)
+
+
+def connect_postgres(url: CdmUrl, *, what: str = "--cdm", error: type[ReawakenError] = SchemaError,
+                     **kwargs: Any) -> Any:
+    """A psycopg connection to ``url``; a connection failure (no server, no database, wrong password, bad
+    option) raises ``error`` with one redacted line instead of psycopg's exception.
+
+    Nothing here supplies a password: without one in the URL, libpq uses ``PGPASSWORD``, ``~/.pgpass`` or
+    a service file. A connection attempt gives up after ``connect_timeout`` seconds (30 unless the URL or
+    ``PGCONNECT_TIMEOUT`` says otherwise) instead of waiting for the operating system.
+    """
+    try:
+        import psycopg
+    except ImportError as exc:
+        raise ImportError("PostgreSQL needs psycopg: pip install 'reawaken[postgres]'") from exc
+    if "connect_timeout" not in url.target and "PGCONNECT_TIMEOUT" not in os.environ:
+        kwargs.setdefault("connect_timeout", 30)
+    try:
+        return psycopg.connect(url.target, **kwargs)
+    except psycopg.Error as exc:
+        raise error(f"{what} {url.shown}: cannot connect: {one_line(exc)} (check host, port, database name "
+                    "and credentials: password in the URL, PGPASSWORD or ~/.pgpass)") from None
 
 
 class CdmConnection:
@@ -181,14 +262,7 @@ class CdmConnection:
             except duckdb.Error as exc:
                 raise SchemaError(f"cannot open {path} as a DuckDB database: {exc}") from None
         else:
-            try:
-                import psycopg
-            except ImportError as exc:
-                raise ImportError("PostgreSQL CDMs need psycopg: pip install 'reawaken[postgres]'") from exc
-            try:
-                self._con = psycopg.connect(self.url.target, autocommit=True)
-            except psycopg.Error as exc:
-                raise SchemaError(f"cannot connect to {self.url.target}: {str(exc).strip()}") from None
+            self._con = connect_postgres(self.url, autocommit=True)
             if read_only:
                 self._con.read_only = True
             if self.url.schema:
@@ -203,21 +277,42 @@ class CdmConnection:
             return re.sub(r"(?<!:):([a-z_][a-z0-9_]*)", r"$\1", sql)
         return re.sub(r"(?<!:):([a-z_][a-z0-9_]*)", r"%(\1)s", sql.replace("%", "%%"))
 
+    def _errors(self) -> tuple[type[Exception], ...]:
+        """The database library's error family: what a CDM's content (not our code) can make a query raise."""
+        if self.backend == "duckdb":
+            import duckdb
+
+            return (duckdb.Error,)
+        import psycopg
+
+        return (psycopg.Error,)
+
     def execute(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
-        self._con.execute(self._sql(sql), dict(params or {}))
+        try:
+            self._con.execute(self._sql(sql), dict(params or {}))
+        except self._errors() as exc:
+            raise SchemaError(f"the CDM query failed: {one_line(exc, 200)}") from None
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> dict[str, np.ndarray]:
-        """Run ``sql`` and return its result as NumPy columns (object arrays for text and dates)."""
+        """Run ``sql`` and return its result as NumPy columns (object arrays for text and dates).
+
+        A database error (a value that does not convert, a column of an unexpected type that
+        :func:`check_cdm` did not cover) raises :class:`SchemaError` with the database's message in one line.
+        """
         text = self._sql(sql)
-        if self.backend == "duckdb":
-            rel = self._con.execute(text, dict(params or {}))
-            names = [d[0] for d in rel.description]
-            cols = rel.fetchnumpy()
-            return {n: _plain(cols[n]) for n in names}
-        with self._con.cursor() as cur:
-            cur.execute(text, dict(params or {}))
-            names = [d.name for d in cur.description]
-            rows = cur.fetchall()
+        try:
+            if self.backend == "duckdb":
+                rel = self._con.execute(text, dict(params or {}))
+                names = [d[0] for d in rel.description]
+                cols = rel.fetchnumpy()
+                return {n: _plain(cols[n]) for n in names}
+            with self._con.cursor() as cur:
+                cur.execute(text, dict(params or {}))
+                names = [d.name for d in cur.description]
+                rows = cur.fetchall()
+        except self._errors() as exc:
+            raise SchemaError(f"the CDM query failed: {one_line(exc, 200)} (check the CDM's values "
+                              "and column types against OMOP CDM v5.4)") from None
         return {n: _from_values([r[i] for r in rows]) for i, n in enumerate(names)}
 
     def tables(self) -> set[str]:
@@ -226,9 +321,13 @@ class CdmConnection:
         return set(out["t"].tolist())
 
     def columns(self, table: str) -> set[str]:
-        out = self.query("SELECT lower(column_name) AS c FROM information_schema.columns "
+        return set(self.column_types(table))
+
+    def column_types(self, table: str) -> dict[str, str]:
+        """Column name -> the database's type name (lower case, e.g. ``integer``, ``character varying``)."""
+        out = self.query("SELECT lower(column_name) AS c, lower(data_type) AS t FROM information_schema.columns "
                          "WHERE table_schema = current_schema() AND lower(table_name) = :t", {"t": table})
-        return set(out["c"].tolist())
+        return dict(zip(out["c"].tolist(), out["t"].tolist()))
 
     def close(self) -> None:
         self._con.close()
@@ -264,6 +363,26 @@ def _from_values(values: Sequence[Any]) -> np.ndarray:
     return np.asarray(values, dtype=object)
 
 
+# Type families of columns the analysis reads, by the database's type name (DuckDB or PostgreSQL spelling).
+_INTEGER_TYPES = {"tinyint", "smallint", "integer", "bigint", "hugeint", "utinyint", "usmallint", "uinteger",
+                  "ubigint", "int", "int2", "int4", "int8"}
+_NUMBER_TYPES = {"double", "double precision", "real", "float", "float4", "float8", "numeric", "decimal"}
+_ACCEPTS = {"integer": {"integer"}, "number": {"integer", "number"}, "date": {"date"}}
+_NEEDS = {"integer": "a whole-number type", "number": "a numeric type", "date": "DATE"}
+
+
+def _type_family(sql_type: str) -> str | None:
+    """``integer``, ``number`` or ``date`` for a column type; ``None`` for text and others (not checked)."""
+    t = sql_type.lower().split("(")[0].strip()
+    if t in _INTEGER_TYPES:
+        return "integer"
+    if t in _NUMBER_TYPES:
+        return "number"
+    if t == "date":
+        return "date"
+    return "other" if t not in ("varchar", "text", "character varying") else None
+
+
 def check_cdm(con: CdmConnection, tables: Mapping[str, Sequence[str]] = REQUIRED) -> str:
     """Check that the CDM has every table and column the analysis reads and is v5.4; return its version."""
     present = con.tables()
@@ -272,10 +391,17 @@ def check_cdm(con: CdmConnection, tables: Mapping[str, Sequence[str]] = REQUIRED
         raise SchemaError(f"the CDM has no table {', '.join(missing_tables)} (OMOP CDM v5.4 tables needed: "
                           f"{', '.join(tables)})")
     for table, cols in tables.items():
-        have = con.columns(table)
+        have = con.column_types(table)
         missing = [c for c in cols if c not in have]
         if missing:
             raise SchemaError(f"table {table} has no column {', '.join(missing)} (OMOP CDM v5.4)")
+        declared = {name: typ for name, typ, _ in TABLES.get(table, ())}
+        for col in cols:
+            need = _type_family(declared.get(col, ""))
+            got = have[col]
+            if need in _ACCEPTS and _type_family(got) not in _ACCEPTS[need]:
+                raise SchemaError(f"column {table}.{col} has type {got[:40].upper()}; the analysis needs "
+                                  f"{_NEEDS[need]} (OMOP CDM v5.4: {declared[col]}); convert the column")
     versions = con.query("SELECT cdm_version FROM cdm_source")["cdm_version"].tolist()
     if not versions:
         raise SchemaError("table cdm_source is empty: the CDM version is unknown (need cdm_version 'v5.4')")

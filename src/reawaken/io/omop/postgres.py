@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ...errors import SchemaError
-from .cdm import TABLES, CdmUrl, create_table_sql
+from ...errors import OutputError, SchemaError
+from .cdm import TABLES, CdmUrl, connect_postgres, create_table_sql, one_line
 
 
 def copy_cdm(duckdb_path: str | os.PathLike[str], pg_url: str, *, tables: tuple[str, ...] | None = None) -> list[str]:
@@ -14,6 +14,8 @@ def copy_cdm(duckdb_path: str | os.PathLike[str], pg_url: str, *, tables: tuple[
 
     Only the v5.4 tables declared in :data:`reawaken.io.omop.cdm.TABLES` are copied, with their v5.4
     column types; returns the names copied. Meant for loading synthetic registries and test fixtures.
+    A server that cannot be reached or refuses the writes raises :class:`OutputError` (one line, the
+    password redacted); the copy is one transaction, so a failure leaves the database as it was.
     """
     import duckdb
 
@@ -21,14 +23,14 @@ def copy_cdm(duckdb_path: str | os.PathLike[str], pg_url: str, *, tables: tuple[
         import psycopg
     except ImportError as exc:
         raise ImportError("PostgreSQL needs psycopg: pip install 'reawaken[postgres]'") from exc
-    url = CdmUrl.parse(pg_url)
+    url = CdmUrl.parse(pg_url, "--out")
     if url.backend != "postgresql":
-        raise SchemaError(f"{pg_url!r} is not a postgresql:// URL")
+        raise SchemaError(f"{url.shown!r} is not a postgresql:// URL")
     src = duckdb.connect(str(Path(duckdb_path)), read_only=True)
     copied = []
     try:
         present = {r[0] for r in src.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-        with psycopg.connect(url.target) as pg:
+        with connect_postgres(url, what="--out", error=OutputError) as pg:
             if url.schema:
                 pg.execute(f"CREATE SCHEMA IF NOT EXISTS {url.schema}")  # identifier checked by CdmUrl
                 pg.execute("SELECT set_config('search_path', %(s)s, false)", {"s": url.schema})
@@ -51,6 +53,8 @@ def copy_cdm(duckdb_path: str | os.PathLike[str], pg_url: str, *, tables: tuple[
                             cp.write_row(row)
                 copied.append(name)
             pg.commit()
+    except psycopg.Error as exc:
+        raise OutputError(f"--out {url.shown}: writing the CDM failed: {one_line(exc, 200)}") from None
     finally:
         src.close()
     return copied

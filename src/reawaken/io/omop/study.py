@@ -45,13 +45,13 @@ from __future__ import annotations
 import datetime as _dt
 import math
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from ...cohort.config import _read_toml  # the one TOML reader of config and study files
 from ...errors import StudyError
 
 OUTCOME_TABLES = ("condition_occurrence", "death")
@@ -159,7 +159,9 @@ _SECTIONS = ("cohort", "exposure", "outcome", "censoring", "covariates")
 
 def _typed(where: str, key: str, kind: str, value: Any) -> Any:
     def bad(need: str) -> StudyError:
-        return StudyError(f"{where}{key} must be {need}, got {value!r}")
+        shown = repr(value)
+        shown = shown if len(shown) <= 80 else shown[:77] + "..."
+        return StudyError(f"{where}{key} must be {need}, got {shown}")
 
     if kind == "str":
         if not isinstance(value, str):
@@ -289,7 +291,11 @@ def load_study(study: str | os.PathLike[str]) -> Study:
     if text_path.suffix == ".toml" or text_path.exists():
         if not text_path.is_file():
             raise StudyError(f"--study {study}: no such file")
-        text, source = text_path.read_text(encoding="utf-8"), text_path.name
+        try:
+            text: str | bytes = text_path.read_bytes()
+        except OSError as exc:
+            raise StudyError(f"--study {study}: cannot be read: {exc.strerror}") from None
+        source = text_path.name
     else:
         name = str(study)
         if name not in shipped_studies():
@@ -297,8 +303,5 @@ def load_study(study: str | os.PathLike[str]) -> Study:
                              f"{', '.join(shipped_studies())}")
         text = resources.files("reawaken.io.omop").joinpath("studies", f"{name}.toml").read_text(encoding="utf-8")
         source = f"{name}.toml"
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise StudyError(f"study {source}: not valid TOML: {exc}") from None
+    raw = _read_toml(text, f"study {source}", StudyError)  # UTF-8 (BOM dropped), one-line errors
     return parse_study(raw, source)

@@ -30,7 +30,7 @@ import numpy as np
 from ...errors import OutputError, SchemaError
 from ...vocab import DAYS_PER_YEAR, SUBTYPE_RECEPTORS
 from ..outputs import to_json
-from .cdm import TABLES, create_table_sql
+from .cdm import TABLES, CdmUrl, connect_postgres, create_table_sql, one_line, redact_url
 from .concepts import ancestor_rows, concept_id, concepts
 
 # Default share of infections that reach the registry. Chosen to be of the order reported for the
@@ -77,7 +77,17 @@ def _read_parquet_dir(path: Path, what: str) -> dict[str, np.ndarray]:
         raise SchemaError(f"cohort: no {what} parts (part-NNNNN.parquet) in {path}")
     import pyarrow as pa
 
-    table = pa.concat_tables([pq.read_table(p) for p in parts])
+    tables = []
+    for p in parts:
+        try:
+            tables.append(pq.read_table(p))
+        except (pa.ArrowException, OSError) as exc:
+            raise SchemaError(f"cohort: {p} cannot be read ({one_line(exc, 120)}); rerun `reawaken cohort` "
+                              "into this folder to recompute it") from None
+    try:
+        table = pa.concat_tables(tables)
+    except pa.ArrowException as exc:
+        raise SchemaError(f"cohort: the {what} parts in {path} do not share one schema ({one_line(exc, 120)})") from None
     return {n: table.column(n).to_numpy(zero_copy_only=False) for n in table.column_names}
 
 
@@ -93,7 +103,13 @@ def read_cohort(cohort_dir: str | os.PathLike[str], arm: str | None = None) -> t
     mpath = root / "manifest.json"
     if not mpath.is_file():
         raise SchemaError(f"--cohort {root}: no manifest.json (write one with `reawaken cohort --out {root}`)")
-    manifest = json.loads(mpath.read_text())
+    try:
+        manifest = json.loads(mpath.read_bytes())
+    except (ValueError, RecursionError) as exc:  # not JSON, not UTF-8, or nested beyond reason
+        raise SchemaError(f"--cohort {root}: manifest.json is damaged ({one_line(exc, 120)}); "
+                          "rerun `reawaken cohort` into a new folder") from None
+    if not isinstance(manifest, dict):
+        raise SchemaError(f"--cohort {root}: manifest.json is not a JSON object; rerun `reawaken cohort`")
     if manifest.get("kind") != "reawaken-cohort" or manifest.get("schema_version") != 1:
         raise SchemaError(f"--cohort {root}: manifest kind {manifest.get('kind')!r} schema "
                           f"{manifest.get('schema_version')!r}; need a reawaken-cohort, schema_version 1")
@@ -381,27 +397,37 @@ def write_registry(
     """Write an OMOP CDM v5.4 DuckDB file (or a PostgreSQL database) from a cohort arm, plus truth files.
 
     ``out`` is a file path (``registry.duckdb``) or ``postgresql://...`` (the CDM is built in DuckDB and
-    copied; the truth files then go to the current directory as ``registry.truth.*``). Returns a summary.
+    copied; the truth files then go to the current directory as ``registry.truth.*``, and existing ones
+    there are refused, not replaced). Returns a summary; ``files`` holds absolute paths, and a URL in it
+    is shown with its password redacted.
     """
     shares = parse_ascertainment(ascertainment)
-    manifest, persons, events, arm = read_cohort(cohort_dir, arm)
-    tables, truth = build_cdm(manifest, persons, events, seed=seed, ascertainment=shares)
-    to_postgres = str(out).startswith(("postgresql://", "postgres://"))
-    target = Path("registry.duckdb") if to_postgres else Path(out)
+    url = CdmUrl.parse(out, "--out")  # refuses unknown schemes and malformed URLs (redacted)
+    to_postgres = url.backend == "postgresql"
+    target = Path("registry.duckdb") if to_postgres else Path(url.target)
     parent = target.resolve().parent
     if not parent.is_dir():
         raise OutputError(f"cannot write {target}: directory {parent} does not exist")
-    if target.exists() and target.is_dir():
+    if not to_postgres and target.is_dir():
         raise OutputError(f"--out {target} is a directory; give a file name such as registry.duckdb")
     stem = target.name[: -len(target.suffix)] if target.suffix else target.name
     paths = {"db": target, "truth": parent / f"{stem}.truth.parquet",
              "persons": parent / f"{stem}.truth-persons.parquet", "json": parent / f"{stem}.truth.json"}
+    if to_postgres:
+        # The truth cannot go into the database; it goes to the working folder, never over older files.
+        taken = [p.name for key, p in paths.items() if key != "db" and (p.exists() or p.is_symlink())]
+        if taken:
+            raise OutputError(f"--out {redact_url(out)}: the truth files go to the working folder {parent}, where "
+                              f"{', '.join(taken)} already exist; move them away or run from another folder")
+        connect_postgres(url, what="--out", error=OutputError).close()  # fail before the work, not after it
+    manifest, persons, events, arm = read_cohort(cohort_dir, arm)
+    tables, truth = build_cdm(manifest, persons, events, seed=seed, ascertainment=shares)
     kinds = truth["kind"].astype(str)
     summary = {
         "kind": "reawaken-registry-truth", "schema_version": 1, "cohort": str(Path(cohort_dir).resolve()),
         "arm": arm, "seed": seed, "ascertainment": shares, "planted": manifest.get("planted"),
         "start_date": manifest["start_date"], "n_persons": int(np.unique(persons["person_id"]).size),
-        "cdm": str(out), "cdm_version": "v5.4",
+        "cdm": redact_url(out), "cdm_version": "v5.4",
         "infections": {k: {"simulated": int((kinds == k).sum()),
                            "recorded": int(((kinds == k) & truth["recorded"]).sum())} for k in INFECTIONS},
         "lung_metastases": int((kinds == "lung_metastasis").sum()),
@@ -435,5 +461,6 @@ def write_registry(
             wal = tmp.with_name(tmp.name + ".wal")
             if wal.exists():
                 wal.unlink()
-    summary["files"] = [str(p) for p in paths.values()]
+    # The CDM first (its file, or the redacted URL), then the truth files (absolute paths).
+    summary["files"] = [redact_url(out)] * to_postgres + [str(p) for p in paths.values()]
     return summary
