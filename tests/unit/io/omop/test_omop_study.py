@@ -39,7 +39,7 @@ def test_study_concepts_are_in_the_concept_set_file():
 @pytest.mark.parametrize(("edit", "message"), [
     (lambda r: r["exposure"].update(window_days=[0, 90]), r"\[exposure\] unknown key 'window_days'"),
     (lambda r: r.update(colour="red"), "unknown key 'colour'"),
-    (lambda r: r["exposure"].update(windows_days="0-90"), r"\[exposure\] windows_days must be a list of numbers"),
+    (lambda r: r["exposure"].update(windows_days="0-90"), r"\[exposure\] windows_days must be a list of finite numbers"),
     (lambda r: r["exposure"].update(windows_days=[90, 0]), "windows_days must start at 0 and increase"),
     (lambda r: r["cohort"].update(concepts=[4112853.5]), r"\[cohort\] concepts must be a list of concept ids"),
     (lambda r: r["cohort"].update(washout_days=-1), "washout_days must be >= 0"),
