@@ -189,8 +189,9 @@ class CdmUrl:
                 parsed = urlparse(text)
                 if "," not in parsed.netloc:  # libpq's multi-host lists have no single port to check
                     parsed.port  # noqa: B018 -- raises ValueError for a port that is not 0-65535
-            except ValueError as exc:
-                raise SchemaError(f"{what} {one_line(text, 120)!r} is not a valid PostgreSQL URL ({exc}); "
+            except ValueError as exc:  # its text may quote part of a password: say what is wrong instead
+                why = "unbalanced [ ] around the host" if "IPv6" in str(exc) else "the port is not 0-65535"
+                raise SchemaError(f"{what} {one_line(text, 120)!r} is not a valid PostgreSQL URL ({why}); "
                                   "use postgresql://user@host:port/db") from None
             schema = None
             query = [q for q in parsed.query.split("&") if q]
