@@ -237,8 +237,6 @@ def test_password_in_url_is_never_printed_or_stored(small_registry, tmp_path, ca
 
 
 @needs_pg
-@pytest.mark.xfail(strict=True, reason="cli/main.py prints `wrote {args.out}` (the URL as typed) after a registry "
-                                       "run; it should print the truth summary's redacted `cdm` and the truth folder")
 def test_registry_success_line_hides_the_password(small_registry, tmp_path, capsys, monkeypatch, pg_schema):
     cohort, _ = small_registry
     monkeypatch.chdir(tmp_path)

@@ -48,22 +48,12 @@ def run_cohort(
     ``tables``: episode tables already solved for this config and parameter set (else solved here, or taken
     from the in-process cache by content hash). ``n_severity``: points of the episode tables' severity grid.
     """
-    from ..cohort.episodes import tables_from_arrays, tables_to_arrays
-    from ..cohort.executors import run_tasks
     from ..cohort.simulate import (
-        CAUSES,
-        EVENT_KINDS,
         arms_from_config,
-        build_model,
-        model_with_tables,
-        simulate_chunk_task,
         table_settings,
         tables_key,
     )
     from ..io.cohort_store import SCHEMA_VERSION, CohortStore, write_json_atomic
-    from ..io.manifest import package_versions
-    from ..io.outputs import to_json
-    from ..report.cohort_figures import cumulative_figure, incidence_figure
 
     t0 = time.perf_counter()
     if not isinstance(config, CohortConfig):
@@ -88,6 +78,29 @@ def run_cohort(
     out = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="reawaken-cohort-")) / "cohort"
     store = CohortStore(out)
     resuming = store.open(run)
+    with store.lock():
+        summary, manifest = _run_store(store, resuming, run, cfg, arm_list, list(arms), int(n), int(seed), size, ps,
+                                       planted, tables, n_severity, workers, scheduler, dask, executor, progress)
+    summary["elapsed_s"] = round(time.perf_counter() - t0, 3)
+    write_json_atomic(out / "summary.json", summary)
+    return CohortResult(out, summary, manifest)
+
+
+def _run_store(store: Any, resuming: bool, run: dict[str, Any], cfg: CohortConfig, arm_list: Any, arms: list[str],
+               n: int, seed: int, size: int, ps: ParameterSet, planted: Any, tables: Any, n_severity: int,
+               workers: int | None, scheduler: str | None, dask: bool, executor: Executor | None,
+               progress: Callable[[int, int], None] | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The body of a cohort run while its folder is locked: tables, the missing (or damaged) chunks, the
+    summary, figures and manifest. Returns (summary without elapsed time, manifest)."""
+    from ..cohort.episodes import tables_from_arrays, tables_to_arrays
+    from ..cohort.executors import run_tasks
+    from ..cohort.simulate import CAUSES, EVENT_KINDS, build_model, model_with_tables, simulate_chunk_task
+    from ..io.cohort_store import write_json_atomic
+    from ..io.manifest import package_versions
+    from ..io.outputs import to_json
+    from ..report.cohort_figures import cumulative_figure, incidence_figure
+
+    out = store.path
     saved = store.load_tables() if resuming else None
     if saved is not None or tables is not None:
         model = model_with_tables(cfg, arm_list, tables if saved is None else tables_from_arrays(saved), params=ps)
@@ -97,8 +110,8 @@ def run_cohort(
         model = build_model(cfg, arm_list, n_severity=n_severity, params=ps)
         store.save_tables(tables_to_arrays(model.tables))
     chunks = [(i, (f, min(size, n - f))) for i, f in enumerate(range(0, n, size))]
-    done = store.done()
-    todo = [(i, (model, int(seed), f, c)) for i, (f, c) in chunks if i not in done]
+    done, repaired = store.verified()  # a chunk whose files were damaged since is computed again
+    todo = [(i, (model, seed, f, c)) for i, (f, c) in chunks if i not in done]
     meta = {"reawaken.run": to_json(run, indent=None)}
     if progress is not None:
         progress(len(done), len(chunks))
@@ -109,19 +122,18 @@ def run_cohort(
         done[i] = res.marker()
         if progress is not None:
             progress(len(done), len(chunks))
-    summary = cohort_summary(done, list(arms), int(n))
-    summary["elapsed_s"] = round(time.perf_counter() - t0, 3)
+    summary = cohort_summary(done, arms, n)
     summary["resumed"] = bool(resuming)
     summary["chunks"] = len(chunks)
     monthly = summary.pop("_monthly")
-    incidence_figure(monthly, int(n), cfg.start_date, out / "incidence.png", arm=arms[0])
-    cumulative_figure(monthly, int(n), cfg.start_date, out / "cumulative_lung_metastasis.png")
+    incidence_figure(monthly, n, cfg.start_date, out / "incidence.png", arm=arms[0])
+    cumulative_figure(monthly, n, cfg.start_date, out / "cumulative_lung_metastasis.png")
     manifest = {**run, "command": "cohort", "config": cfg.to_dict(), "planted": planted,
                 "parameter_set": ps.to_dict(), "model_hash": _human_model_hash(ps), "versions": package_versions(),
+                "repaired_chunks": repaired,
                 "files": ["persons/", "events/", "summary.json", "incidence.png", "cumulative_lung_metastasis.png"]}
     write_json_atomic(out / "manifest.json", manifest)
-    write_json_atomic(out / "summary.json", summary)
-    return CohortResult(out, summary, manifest)
+    return summary, manifest
 
 
 def run_cohorts(

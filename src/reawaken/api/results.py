@@ -428,7 +428,10 @@ class RegistryResult(Result):
         return {k: v for k, v in self.truth.items() if k != "cohort_manifest"}
 
     def _headline(self) -> str:
-        return f"OMOP CDM {self.truth.get('cdm_version')} at {self.target}, {self.truth['n_persons']:,} persons"
+        from ..io.omop.cdm import redact_url
+
+        return (f"OMOP CDM {self.truth.get('cdm_version')} at {redact_url(self.target)}, "
+                f"{self.truth['n_persons']:,} persons")
 
     def save(self, out_dir: str | Path) -> Path:
         raise ReawakenError("a registry is written where write_registry(..., out=...) was told; it has no save()")

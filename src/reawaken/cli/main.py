@@ -378,9 +378,12 @@ def _run_registry(args: argparse.Namespace) -> int:
             print(to_json({k: v for k, v in summary.items() if k != "cohort_manifest"}, indent=None))
         else:
             inf = summary["infections"]
-            print(f"wrote {args.out}: OMOP CDM v5.4, {summary['n_persons']} persons (arm {summary['arm']}); "
+            truth = [Path(f) for f in summary["files"] if not str(f).startswith(("postgresql:", "postgres:"))]
+            truth = [f for f in truth if f.name != Path(str(args.out)).name]
+            folder = truth[0].parent if truth else Path.cwd()
+            print(f"wrote {summary['cdm']}: OMOP CDM v5.4, {summary['n_persons']} persons (arm {summary['arm']}); "
                   + ", ".join(f"{k} {v['recorded']}/{v['simulated']} infections recorded" for k, v in inf.items())
-                  + f"; truth beside it ({', '.join(Path(f).name for f in summary['files'][1:])})")
+                  + f"; truth in {folder} ({', '.join(f.name for f in truth)})")
         return 0
     _check_out_parent(args.out)
     analysis = api.analyze(args.cdm, args.study, alpha=args.alpha)

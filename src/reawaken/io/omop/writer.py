@@ -29,6 +29,7 @@ import numpy as np
 
 from ...errors import OutputError, SchemaError
 from ...vocab import DAYS_PER_YEAR, SUBTYPE_RECEPTORS
+from ..cohort_store import CohortStore
 from ..outputs import to_json
 from .cdm import TABLES, CdmUrl, connect_postgres, create_table_sql, one_line, redact_url
 from .concepts import ancestor_rows, concept_id, concepts
@@ -118,6 +119,7 @@ def read_cohort(cohort_dir: str | os.PathLike[str], arm: str | None = None) -> t
         arm = "baseline" if "baseline" in arms or not arms else arms[0]
     if arms and arm not in arms:
         raise SchemaError(f"--arm {arm!r} is not an arm of this cohort; arms: {', '.join(arms)}")
+    CohortStore(root).check_complete()  # every chunk present and intact (checksums in its marker)
     persons = _read_parquet_dir(root / "persons", "persons")
     _need(persons, ("person_id", "age_at_start", "diagnosis_day", "subtype", "t_stage", "nodes"), "persons")
     events = _read_parquet_dir(root / "events" / f"arm={arm}", f"events of arm {arm!r}")
