@@ -27,11 +27,31 @@ import numpy as np
 from scipy import stats
 
 from .._typing import FloatArray
-from ..errors import StatisticalWarning
+from ..errors import ReawakenError, StatisticalWarning
 
 
-class ConvergenceError(RuntimeError):
-    """Newton-Raphson did not converge (separation, or collinear covariates)."""
+class ConvergenceError(ReawakenError, RuntimeError):
+    """Newton-Raphson did not converge (separation), or the information matrix is singular (collinear or
+    constant covariates among the rows at risk). ``terms`` names the covariates involved, ``kind`` is
+    ``"singular"`` or ``"not_converged"``; callers that know what a term is (a study's covariate, an
+    exposure window) turn this into advice (:func:`reawaken.analysis.study.analyze_survival`)."""
+
+    def __init__(self, message: str, *, terms: tuple[str, ...] = (), kind: str = "") -> None:
+        super().__init__(message)
+        self.terms = terms
+        self.kind = kind
+
+
+def _collinear_terms(info: FloatArray, names: tuple[str, ...]) -> tuple[str, ...]:
+    """The terms in the (near) null space of a singular information matrix: the covariates that are
+    constant or linear combinations of others among the rows at risk (largest weights of the eigenvector
+    of the smallest eigenvalue)."""
+    try:
+        _, vecs = np.linalg.eigh(info)
+    except np.linalg.LinAlgError:  # pragma: no cover - eigh of a symmetric finite matrix converges
+        return names
+    v = np.abs(vecs[:, 0])
+    return tuple(n for n, w in zip(names, v) if w >= 0.1 * v.max())
 
 
 def _gram(x: FloatArray, f: FloatArray, chunk: int = 1 << 15) -> FloatArray:
@@ -153,23 +173,42 @@ class CoxPH:
         n_iter = 0
         while n_iter < self.max_iter:
             n_iter += 1
-            *_, grad, info = evaluate(beta)
+            with np.errstate(all="ignore"):  # checked below: an overshooting step must not raise here
+                *_, grad, info = evaluate(beta)
+            if not (np.all(np.isfinite(grad)) and np.all(np.isfinite(info))):
+                # A Newton step overshot into overflow: the likelihood has no finite maximum along it.
+                worst = (self.names_[int(np.argmax(np.abs(beta)))],)
+                raise ConvergenceError(f"Newton-Raphson diverged at iteration {n_iter} (largest coefficient: "
+                                       f"{worst[0]} = {beta[np.argmax(np.abs(beta))]:.3g}; check for separation: a covariate that "
+                                       "predicts events perfectly)", terms=worst, kind="not_converged")
             try:
                 step = np.linalg.solve(info, grad)
             except np.linalg.LinAlgError:
-                raise ConvergenceError("information matrix is singular: collinear or constant covariates") from None
+                involved = _collinear_terms(info, self.names_)
+                raise ConvergenceError(f"information matrix is singular: {', '.join(involved)} collinear or "
+                                       "constant among the rows at risk", terms=involved, kind="singular") from None
             beta = beta + step
             if np.max(np.abs(step)) < self.tol:
                 break
         if np.max(np.abs(step)) >= self.tol:
-            raise ConvergenceError(f"Newton-Raphson did not converge in {self.max_iter} iterations "
-                                   "(check for separation: a covariate that predicts events perfectly)")
-        eta_max, s0, xbar, _, info = evaluate(beta)
-        cov_model = np.linalg.inv(info)
+            worst = (self.names_[int(np.argmax(np.abs(beta)))],)
+            raise ConvergenceError(f"Newton-Raphson did not converge in {self.max_iter} iterations (largest "
+                                   f"coefficient: {worst[0]}; check for separation: a covariate that predicts "
+                                   "events perfectly)", terms=worst, kind="not_converged")
+        with np.errstate(all="ignore"):  # at a boundary estimate (separation) the callers check finiteness
+            eta_max, s0, xbar, _, info = evaluate(beta)
+        try:
+            cov_model = np.linalg.inv(info)
+        except np.linalg.LinAlgError:
+            involved = _collinear_terms(info, self.names_)
+            raise ConvergenceError(f"information matrix is singular at the estimate: {', '.join(involved)} "
+                                   "collinear or constant among the rows at risk", terms=involved,
+                                   kind="singular") from None
         self.n_iter_ = n_iter
         self.params_ = beta
         self.loglik_ = float(x_event_sum @ beta - (d * (np.log(s0) + eta_max)).sum())
-        self.bse_model_ = np.sqrt(np.diag(cov_model))
+        with np.errstate(invalid="ignore"):  # NaN, not a warning, when a boundary estimate has no variance
+            self.bse_model_ = np.sqrt(np.diag(cov_model))
         self.n_obs_ = n
         self.n_events_ = int(d.sum())
         if cluster is not None:
@@ -187,7 +226,8 @@ class CoxPH:
         else:
             self.cov_ = cov_model
             self.n_clusters_ = None
-        self.bse_ = np.sqrt(np.diag(self.cov_))
+        with np.errstate(invalid="ignore"):
+            self.bse_ = np.sqrt(np.diag(self.cov_))
         self.hazard_ratios_ = np.exp(beta)
         return self
 

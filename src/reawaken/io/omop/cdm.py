@@ -403,6 +403,8 @@ def check_cdm(con: CdmConnection, tables: Mapping[str, Sequence[str]] = REQUIRED
             if need in _ACCEPTS and _type_family(got) not in _ACCEPTS[need]:
                 raise SchemaError(f"column {table}.{col} has type {got[:40].upper()}; the analysis needs "
                                   f"{_NEEDS[need]} (OMOP CDM v5.4: {declared[col]}); convert the column")
+    if "person" in tables:
+        check_unique_persons(con)
     versions = con.query("SELECT cdm_version FROM cdm_source")["cdm_version"].tolist()
     if not versions:
         raise SchemaError("table cdm_source is empty: the CDM version is unknown (need cdm_version 'v5.4')")
@@ -411,3 +413,21 @@ def check_cdm(con: CdmConnection, tables: Mapping[str, Sequence[str]] = REQUIRED
         raise SchemaError(f"cdm_source.cdm_version is {bad[0]!r}; this analysis needs an OMOP CDM v5.4 "
                           "(cdm_version 'v5.4' or '5.4')")
     return str(versions[0])
+
+
+def check_unique_persons(con: CdmConnection) -> None:
+    """Refuse a ``person`` table with a ``person_id`` on more than one row (its primary key): the extraction
+    joins ``person`` once per cohort member, so a duplicated row would double that person's follow-up and
+    events without a trace. Counted in the database (one pass, DuckDB and PostgreSQL alike).
+
+    ``observation_period`` needs no such check: several periods per person are legal in OMOP, and the
+    extraction takes the earliest start and latest end of the periods containing the index, so repeated
+    rows change nothing (tested in ``tests/hostile/test_hostile_estimation.py``).
+    """
+    dup = con.query("SELECT COUNT(*) AS n, MIN(person_id) AS example FROM (SELECT person_id FROM person "
+                    "GROUP BY person_id HAVING COUNT(*) > :one) AS d", {"one": 1})
+    n = int(np.asarray(dup["n"])[0])
+    if n:
+        example = int(np.asarray(dup["example"])[0])
+        raise SchemaError(f"table person has {n} person_id value(s) on more than one row (e.g. person_id "
+                          f"{example}); person_id is its primary key: remove the duplicated rows in the CDM")
