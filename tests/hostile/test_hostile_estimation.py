@@ -216,3 +216,22 @@ def test_nothing_left_to_estimate():
     d = _data(seed=5, infections=False)
     with pytest.raises(StudyError, match="nothing to estimate"):
         analyze_survival(d, (0.0, 90.0))
+
+
+# -- cohort config bounds that keep the model alive ---------------------------------------------------
+
+
+@pytest.mark.parametrize(("toml", "key"), [
+    ("[mortality]\nbackground_gompertz_slope = 0", "background_gompertz_slope must be a number > 0"),
+    ("[people]\nlung_share = 1.0", "lung_share must be a number >= 0 and < 1"),
+    ('[people]\nrecurrence_15y_T1 = { "N0" = 0.0, "N1-3" = 0.20, "N4-9" = 0.34 }', "recurrence_15y_T1"),
+    ('[people]\nrecurrence_15y_T2 = { "N0" = 0.19, "N1-3" = 1.0, "N4-9" = 0.41 }', "recurrence_15y_T2"),
+])
+def test_config_values_that_kill_the_model_are_refused(tmp_path, capsys, toml, key):
+    """slope 0 gave a cohort with no deaths and no lung metastases (NaN death times), exit 0."""
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(toml + "\n")
+    out = tmp_path / "cohort"
+    line = run_error(capsys, "cohort", "--config", cfg, "--n", "10", "--out", out)
+    assert key in line
+    assert tree_hash(out) == "absent"

@@ -142,11 +142,17 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "subtype_shares": Key(_shares(SUBTYPES), "1", "share of each tumour subtype"),
         "t_stage_shares": Key(_shares(T_STAGES), "1", "share of each tumour size stage"),
         "node_shares": Key(_shares(NODES), "1", "share of each nodal stage"),
-        "recurrence_15y_T1": Key(_table_of(NODES, _num(0.0, 1.0)), "1",
+        # < 1: a 15-year risk of 1 is an infinite hazard (-log(1 - r) / 15); T1 > 0: T1 N0 is the reference
+        # hazard the DCC burden is divided by (people.py), so 0 there makes every burden infinite.
+        "recurrence_15y_T1": Key(_table_of(NODES, lambda v: None if (
+                                     _num(0.0, 1.0, lo_open=True)(v) is None and v < 1) else "a number > 0 and < 1"), "1",
                                  "distant recurrence over years 5-20, T1 tumours, by nodal stage"),
-        "recurrence_15y_T2": Key(_table_of(NODES, _num(0.0, 1.0)), "1",
+        "recurrence_15y_T2": Key(_table_of(NODES, lambda v: None if (
+                                     _num(0.0, 1.0)(v) is None and v < 1) else "a number >= 0 and < 1"), "1",
                                  "distant recurrence over years 5-20, T2 tumours, by nodal stage"),
-        "lung_share": _frac("share of first distant relapses that are in the lung"),
+        # < 1: a share of 1 is infinite odds, and the subtype odds ratios then give NaN lung hazards.
+        "lung_share": Key(lambda v: None if _num(0.0, 1.0)(v) is None and v < 1 else "a number >= 0 and < 1", "1",
+                          "share of first distant relapses that are in the lung", (0.0, 1.0)),
         "lung_odds_ratio": Key(_table_of(SUBTYPES, _POS), "1", "odds ratio of a lung first site, by subtype"),
         "dcc_burden_median": _k(0.0, _INF, "cells", "median lung DCC burden of a survivor", lo_open=True),
         "dcc_burden_sigma": _k(0.0, 3.0, "1", "lognormal sigma of the lung DCC burden"),
@@ -154,7 +160,9 @@ SCHEMA: dict[str, dict[str, Key]] = {
     },
     "mortality": {
         "background_annual_at_65": _k(0.0, 1.0, "1/y", "non-breast-cancer death hazard at age 65"),
-        "background_gompertz_slope": _k(0.0, 0.3, "1/y", "Gompertz slope of that hazard per year of age"),
+        # > 0: the death-time inversion divides by the slope (0 gives NaN: no deaths, no lung metastases).
+        "background_gompertz_slope": _k(0.0, 0.3, "1/y", "Gompertz slope of that hazard per year of age",
+                                        lo_open=True),
         "metastatic_median_survival_years": _k(0.0, _INF, "y", "median survival after a distant relapse",
                                                lo_open=True),
         "infection_death_delay_days": _k(0.0, _INF, "d", "from infection onset to death from it"),
