@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._typing import FloatArray
+from ..errors import ScenarioError
 from ..model.compile import CompiledModel, compile_model
 from ..model.spec import ModelSpec
 from ..scenarios.scenario import Scenario
@@ -35,10 +36,19 @@ class Episode:
         return {s: self.values[:, i] for i, s in enumerate(self.species)}
 
 
+#: Longest horizon, in days (100 years). Longer than any host lives (a mouse ~3 y, a survivor's follow-up
+#: < 100 y); it bounds the daily output grid (~37,000 times x species per arm, a few MB) that ``--days 1e9``
+#: turned into a MemoryError.
+MAX_DAYS = 36_525.0
+
+
 def output_times(days: float, fine_until: float = 30.0, fine_step: float = 0.05) -> FloatArray:
     """A grid fine enough to time peaks early (0.05 d over the first month) and daily after."""
     if not (np.isfinite(days) and days > 0):
-        raise ValueError(f"days must be a positive number, got {days!r}")
+        raise ScenarioError(f"days must be a positive number, got {days!r}")
+    if days > MAX_DAYS:
+        raise ScenarioError(f"days = {days:g} is beyond the longest horizon, {MAX_DAYS:,.0f} days (100 years); "
+                            "choose a shorter --days")
     fine = np.arange(0.0, min(days, fine_until) + 1e-9, fine_step)
     coarse = np.arange(np.ceil(fine_until), days + 1e-9, 1.0) if days > fine_until else np.array([])
     return np.unique(np.round(np.concatenate([fine, coarse, [days]]), 9))

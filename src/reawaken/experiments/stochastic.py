@@ -24,6 +24,7 @@ import numpy as np
 
 from .._rng import counter_uniforms, stream_keys
 from .._typing import FloatArray, IntArray
+from ..errors import ScenarioError
 from ..model.compile import CompiledModel, compile_model
 from ..model.events import EventSchedule
 from ..scenarios.scenario import Scenario
@@ -37,6 +38,13 @@ _PURPOSE_FOUNDER = 21
 _PURPOSE_CLONE = 22
 _PURPOSE_INITIAL = 30  # + type index: cells awake or primed at day 0
 QUANTILES = (0.05, 0.5, 0.95)
+#: Most replicates of one run. About 10 ms and ~1 KB of kept results per mouse lung, so the limit is ~15 min
+#: of one core and ~100 MB; the Monte Carlo error of a mean is then 0.3% of its SD, and more replicates
+#: (``--replicates 100000000`` ran "forever") sharpen nothing a reader can see.
+MAX_REPLICATES = 100_000
+#: Default chunk bound, in dormant cells (replicates x cells per lung): the per-cell arrays of one chunk
+#: stay near 100 MB however many replicates are asked for (results do not depend on chunking).
+MAX_CELLS_PER_CHUNK = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -265,6 +273,9 @@ def run_stochastic(
     each chunk (long runs are split into ~20 chunks when a callback is given and no chunk size is)."""
     if not (isinstance(replicates, (int, np.integer)) and replicates >= 1):
         raise ValueError(f"replicates must be a positive integer, got {replicates!r}")
+    if replicates > MAX_REPLICATES:
+        raise ScenarioError(f"replicates = {replicates:,} is more than {MAX_REPLICATES:,} (the most one run takes, "
+                            "~15 min); use fewer --replicates, or several runs with different --seed")
     if not (isinstance(seed, (int, np.integer)) and 0 <= seed < 2**63):
         raise ValueError(f"seed must be an integer in [0, 2^63), got {seed!r}")
     if not (lesion_threshold >= 1 and math.isfinite(lesion_threshold)):
@@ -277,6 +288,8 @@ def run_stochastic(
     if not np.allclose(proc.grid[obs_index], obs_days):
         raise ValueError(f"report days {obs_days} must lie on the output grid")
     size = int(chunk_size or (max(1, -(-replicates // 20)) if progress is not None else replicates))
+    if chunk_size is None:
+        size = min(size, max(1, MAX_CELLS_PER_CHUNK // max(proc.d0, 1)))
     starts = list(range(0, replicates, size))
     args = [(proc, obs_index, int(seed), s, min(size, replicates - s), method, float(lesion_threshold), float(tau))
             for s in starts]

@@ -14,6 +14,10 @@ from ..errors import ScenarioError
 from ..model.events import EventSchedule, ParameterSwitch, StateJump
 from ..model.spec import ModelSpec
 
+#: Most doses of one anti-IL-6 course: 1,000 doses 4 weeks apart cover 77 years. Every dose is an event
+#: of the schedule (a Python object and a solver restart), so ``doses=1e9`` used to run without end.
+MAX_DOSES = 1_000
+
 
 def _check(cond: bool, msg: str) -> None:
     if not cond:
@@ -65,7 +69,10 @@ class AntiIL6:
         _check(self.dose_mg_per_kg <= 100, f"anti-il6 dose {self.dose_mg_per_kg} mg/kg is implausible (label: 8)")
         _day("anti-il6 day", self.day)
         _check(isinstance(self.n_doses, int) and self.n_doses >= 1, f"n_doses must be an int >= 1, got {self.n_doses!r}")
-        _check(self.interval_days > 0, f"interval_days must be > 0, got {self.interval_days!r}")
+        _check(self.n_doses <= MAX_DOSES, f"anti-il6 doses={self.n_doses:,} is more than {MAX_DOSES:,} (the most one "
+               "course takes); use fewer doses")
+        _check(math.isfinite(self.interval_days) and self.interval_days > 0,
+               f"anti-il6 interval must be a finite number of days > 0, got {self.interval_days!r}")
 
     def effect(self, infection_days: tuple[float, ...], spec: ModelSpec) -> Effect:
         conc = self.dose_mg_per_kg * 1000.0 / spec.parameter("V_ab").value  # ug/mL right after an IV bolus

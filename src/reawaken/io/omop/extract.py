@@ -107,7 +107,8 @@ def expand(con: CdmConnection, cs: ConceptSet, where: str) -> list[int]:
     found = con.query(f"SELECT concept_id FROM concept WHERE concept_id {_IN.format('ids')}", {"ids": ids})
     missing = sorted(set(ids) - set(np.asarray(found["concept_id"]).astype(np.int64).tolist()))
     if missing:
-        raise StudyError(f"{where}: concept id {', '.join(map(str, missing))} is not in the CDM's concept table "
+        shown = ", ".join(map(str, missing[:10])) + (f" and {len(missing) - 10:,} more" if len(missing) > 10 else "")
+        raise StudyError(f"{where}: concept id {shown} is not in the CDM's concept table "
                          "(unknown concept; check the id in Athena or load the vocabulary)")
     if not cs.include_descendants:
         return ids
