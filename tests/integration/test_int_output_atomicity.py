@@ -42,7 +42,7 @@ def test_failure_leaves_an_existing_directory_as_it_was(tmp_path):
     target.mkdir()
     (target / "a.json").write_text('{"old": 1}\n')
     with pytest.raises(Boom):
-        with OutputDir(target) as stage:
+        with OutputDir(target, overwrite=True) as stage:
             write_json(stage.path / "a.json", {"new": 2})
             write_json(stage.path / "c.json", {"new": 3})
             raise Boom
@@ -72,16 +72,35 @@ def test_success_creates_the_directory_with_every_file(tmp_path):
     assert _staging(tmp_path) == []
 
 
-def test_success_replaces_same_named_files_and_keeps_others(tmp_path):
+def test_a_non_empty_folder_is_refused_and_overwrite_replaces_it_whole(tmp_path):
     target = tmp_path / "out"
     target.mkdir()
     (target / "a.json").write_text('{"old": 1}\n')
-    (target / "keep.txt").write_text("unrelated\n")
-    with OutputDir(target) as stage:
+    (target / "keep.txt").write_text("another command's file\n")
+    with pytest.raises(OutputError, match=r"not empty \(a.json, keep.txt\).*--overwrite"):
+        OutputDir(target)
+    assert sorted(p.name for p in target.iterdir()) == ["a.json", "keep.txt"]  # nothing merged into it
+    with OutputDir(target, overwrite=True) as stage:
         write_json(stage.path / "a.json", {"new": 2})
+    assert sorted(p.name for p in target.iterdir()) == ["a.json"]  # replaced as a whole, never merged
     assert json.loads((target / "a.json").read_text()) == {"new": 2}
-    assert (target / "keep.txt").read_text() == "unrelated\n"
-    assert _staging(tmp_path) == []
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]  # no staging or old folder left
+
+
+def test_an_empty_folder_is_used_and_stale_staging_of_dead_runs_is_removed(tmp_path):
+    import subprocess
+    import sys
+
+    target = tmp_path / "out"
+    target.mkdir()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True)
+    stale = tmp_path / f".out.staging-{int(dead.stdout)}-abcd"
+    stale.mkdir()
+    (stale / "half.json").write_text("{")
+    with OutputDir(target) as stage:
+        write_json(stage.path / "a.json", {"x": 1})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
 
 def test_checksums_are_sha256_of_the_staged_files(tmp_path):

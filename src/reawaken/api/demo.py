@@ -63,13 +63,18 @@ def _demo_cohort(stage: Path, n: int, seed: int) -> tuple[str, CohortResult, dic
     return cohort_section(cohort.summary_dict, figures) + registry_section(sections), cohort, analyses
 
 
-def run_demo(out_dir: str | Path, *, days: float = 270.0, cohort_n: int = 100_000, seed: int = 1) -> DemoResult:
+def run_demo(out_dir: str | Path, *, days: float = 270.0, cohort_n: int = 100_000, seed: int = 1,
+             overwrite: bool = False) -> DemoResult:
     """The main job (see the module docstring), written to ``out_dir`` as a self-contained HTML report with
-    figures, JSON, Parquet, the cohorts, the CDMs and a manifest. ``seed`` fixes the cohorts and registries."""
+    figures, JSON, Parquet, the cohorts, the CDMs and a manifest. ``seed`` fixes the cohorts and registries.
+    An existing non-empty ``out_dir`` is refused before any work unless ``overwrite`` (then it is replaced
+    as a whole when the new one is complete)."""
+    from ..io.outputs import check_out_dir
     from ..report.html import render_demo_report
 
     started = time.perf_counter()
     out_dir = Path(out_dir)
+    check_out_dir(out_dir, overwrite=overwrite)  # before any work, not after it
     panel_arms = list(mouse_panel())
     human_arms = [Scenario("human", "influenza", name="human influenza"),
                   Scenario("human", "sars-cov-2", name="human SARS-CoV-2"),
@@ -91,7 +96,7 @@ def run_demo(out_dir: str | Path, *, days: float = 270.0, cohort_n: int = 100_00
                               specs=[(ep.scenario.label, ep.spec) for ep in episodes], status=status)
     manifest["seed"] = seed
     cohort, analyses = None, {}
-    with OutputDir(out_dir) as stage:
+    with OutputDir(out_dir, overwrite=overwrite) as stage:
         write_table(stage.path / "trajectories.parquet", _trajectory_columns(panel), TRAJECTORIES,
                     {"scenarios": "; ".join(f"{i}={ep.scenario.label}" for i, ep in enumerate(panel))})
         write_json(stage.path / "readouts.json", readouts)

@@ -11,16 +11,31 @@ from .results import AnalysisResult, CohortResult, RegistryResult
 
 
 def write_registry(cohort: CohortResult | str | Path, out: Path | str, *, arm: str | None = None, seed: int = 0,
-                   ascertainment: str | dict[str, float] | None = None) -> RegistryResult:
+                   ascertainment: str | dict[str, float] | None = None, overwrite: bool = False) -> RegistryResult:
     """Write an OMOP CDM v5.4 registry (DuckDB file or ``postgresql://`` URL) from a cohort (a result or its
-    directory), with the truth (every infection, recorded or not; persons' mechanistic state) in side files."""
+    directory), with the truth (every infection, recorded or not; persons' mechanistic state) in side files.
+    An existing DuckDB file (or its truth files) is refused unless ``overwrite``."""
     from ..io.omop import write_registry as _write
 
+    _refuse_existing(out, overwrite)
     cohort_dir = cohort.path if isinstance(cohort, CohortResult) else Path(cohort)
     truth = _write(cohort_dir, out, arm=arm, seed=seed, ascertainment=ascertainment)
     manifest = {"command": "registry", "cohort": str(cohort_dir), "seed": seed, "arm": truth.get("arm"),
                 "ascertainment": truth.get("ascertainment")}
     return RegistryResult(str(out), truth, manifest)
+
+
+def _refuse_existing(out: Path | str, overwrite: bool) -> None:
+    from ..errors import OutputError
+
+    text = str(out)
+    if overwrite or text.startswith(("postgresql:", "postgres:")):
+        return
+    path = Path(text.removeprefix("duckdb://"))
+    taken = [p for p in (path, *path.parent.glob(f"{path.stem}.truth*")) if p.exists()]
+    if taken:
+        raise OutputError(f"--out {text}: {taken[0]} exists; choose a new file, or pass --overwrite to replace "
+                          "the registry and its truth files")
 
 
 def _registry_truth(cdm: str) -> dict[str, float] | None:

@@ -101,8 +101,9 @@ class Result(abc.ABC):
         """The JSON object the CLI prints with ``--json``."""
 
     @abc.abstractmethod
-    def save(self, out_dir: str | Path) -> Path:
-        """Write the result's files into ``out_dir`` atomically; returns the directory."""
+    def save(self, out_dir: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the result's files into a new folder ``out_dir``, atomically (a staging folder renamed into
+        place); an existing non-empty folder is refused unless ``overwrite``. Returns the folder."""
 
     @abc.abstractmethod
     def _headline(self) -> str: ...
@@ -186,14 +187,14 @@ class SimulationResult(Result):
         return (f"{self.scenario.label}, {self.days:g} d, status {r['status']}; IL-6 peak {r['il6_peak_pg_ml']:.3g} "
                 f"pg/mL on day {r['il6_peak_day']:.2f}")
 
-    def save(self, out_dir: str | Path) -> Path:
+    def save(self, out_dir: str | Path, *, overwrite: bool = False) -> Path:
         """trajectories.parquet, readouts.json, figure.png and manifest.json."""
         from ..io import OutputDir, write_json, write_table
         from ..report.figures import episode_figure
 
         started = time.perf_counter()
         manifest = dict(self.manifest)
-        with OutputDir(out_dir) as stage:
+        with OutputDir(out_dir, overwrite=overwrite) as stage:
             write_table(stage.path / "trajectories.parquet", _trajectory_columns([self.episode]), TRAJECTORIES,
                         {"scenario": self.scenario.label,
                          "model_hash": manifest["scenarios"][self.scenario.label]["model_hash"]})
@@ -249,14 +250,14 @@ class StochasticResult(Result):
         return (f"{self.scenario.label}, {r.get('replicates')} stochastic lungs ({r.get('method')}), "
                 f"seed {self.manifest.get('seed')}")
 
-    def save(self, out_dir: str | Path) -> Path:
+    def save(self, out_dir: str | Path, *, overwrite: bool = False) -> Path:
         """What :meth:`SimulationResult.save` writes plus replicates.parquet and stochastic.png."""
         from ..io import OutputDir, write_json, write_table
         from ..report.figures import episode_figure, stochastic_figure
 
         started = time.perf_counter()
         manifest = dict(self.manifest)
-        with OutputDir(out_dir) as stage:
+        with OutputDir(out_dir, overwrite=overwrite) as stage:
             write_table(stage.path / "trajectories.parquet", _trajectory_columns([self.episode]), TRAJECTORIES,
                         {"scenario": self.scenario.label})
             write_table(stage.path / "replicates.parquet", self._replicate_columns(), REPLICATES,
@@ -346,10 +347,12 @@ class CohortResult(Result):
                 f"seed {self.manifest.get('seed')}, parameters {self.manifest.get('parameter_set', {}).get('provenance')}"
                 f", at {self.path}")
 
-    def save(self, out_dir: str | Path) -> Path:
+    def save(self, out_dir: str | Path, *, overwrite: bool = False) -> Path:
         """Copy the cohort store to ``out_dir`` (a new directory); the store itself is already on disk."""
         from ..io.cohort_store import copy_store
 
+        if overwrite:
+            raise ReawakenError("a cohort is saved to a new folder only; remove the old one first")
         return copy_store(self.path, Path(out_dir))
 
 
@@ -392,7 +395,7 @@ class CohortBatchResult(Result):
     def _headline(self) -> str:
         return f"{len(self.results)} parameter sets x {self.results[0].summary_dict['n_persons']:,} people"
 
-    def save(self, out_dir: str | Path) -> Path:
+    def save(self, out_dir: str | Path, *, overwrite: bool = False) -> Path:
         out = Path(out_dir)
         for k, r in enumerate(self.results):
             r.save(out / f"set-{k:03d}")
@@ -433,7 +436,7 @@ class RegistryResult(Result):
         return (f"OMOP CDM {self.truth.get('cdm_version')} at {redact_url(self.target)}, "
                 f"{self.truth['n_persons']:,} persons")
 
-    def save(self, out_dir: str | Path) -> Path:
+    def save(self, out_dir: str | Path, *, overwrite: bool = False) -> Path:
         raise ReawakenError("a registry is written where write_registry(..., out=...) was told; it has no save()")
 
 
@@ -484,7 +487,7 @@ class AnalysisResult(Result):
         r = self.result
         return f"study {r['study']}: {r['n_persons']:,} persons, {r['n_events']:,} events"
 
-    def save(self, out_dir: str | Path) -> Path:
+    def save(self, out_dir: str | Path, *, overwrite: bool = False) -> Path:
         """results.json, km.json, forest.png, km.png, summary.html and manifest.json."""
         from ..io import OutputDir, write_json
         from ..report.registry import PUBLISHED, forest_plot, km_figure, render_registry_report
@@ -492,7 +495,7 @@ class AnalysisResult(Result):
         started = time.perf_counter()
         result, truth, name = dict(self.result), self.result.get("planted"), self.result["study"]
         manifest = dict(self.manifest)
-        with OutputDir(out_dir) as stage:
+        with OutputDir(out_dir, overwrite=overwrite) as stage:
             km = result["km"]
             write_json(stage.path / "results.json", {k: v for k, v in result.items() if k != "km"})
             write_json(stage.path / "km.json", km)
@@ -552,5 +555,5 @@ class DemoResult(Result):
     def _headline(self) -> str:
         return f"{self.targets_passed}/{len(self.targets)} calibration targets met; report {self.path / 'report.html'}"
 
-    def save(self, out_dir: str | Path) -> Path:
+    def save(self, out_dir: str | Path, *, overwrite: bool = False) -> Path:
         raise ReawakenError(f"the demo writes its report where it was told ({self.path}); it has no save()")

@@ -87,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--cohort-n", type=int, default=100_000, metavar="N",
                    help="people in the demo's virtual cohort (default 100000; 0 skips the cohort and registry steps)")
     d.add_argument("--seed", type=_seed, default=1, help="root seed of the cohorts and registries (default 1)")
+    d.add_argument("--overwrite", action="store_true", help="replace an existing non-empty --out (default: refuse it)")
     d.add_argument("--json", action="store_true", help="print a JSON summary instead of text")
 
     s = sub.add_parser("simulate", help="simulate one host/virus/intervention scenario")
@@ -102,7 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--cross-reactivity", type=_fraction, default=0.01, metavar="F",
                    help="share of neutralising titre acting on each later infection's strain (default 0.01)")
     s.add_argument("--days", type=_positive, default=270.0, help="horizon in days (default 270)")
-    s.add_argument("--out", type=Path, required=True, help="output directory")
+    s.add_argument("--out", type=Path, required=True, help="output directory (new or empty)")
+    s.add_argument("--overwrite", action="store_true", help="replace an existing non-empty --out (default: refuse it)")
     s.add_argument("--json", action="store_true", help="print the read-outs as one JSON object")
     s.add_argument("--stochastic", action="store_true", help="also simulate DCCs as stochastic clones")
     s.add_argument("--replicates", type=_count, default=200, help="stochastic replicates (default 200)")
@@ -123,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     x.add_argument("--cross-reactivity", type=_fraction, default=0.01, metavar="F",
                    help="share of neutralising titre acting on each later infection's strain (default 0.01)")
     x.add_argument("-o", "--out", type=Path, required=True, help="SBML file to write")
+    x.add_argument("--overwrite", action="store_true", help="replace an existing file (default: refuse it)")
 
     q = sub.add_parser("params", help="list parameters with units, priors and sources")
     q.add_argument("--host", choices=HOSTS, default="mouse", help="host (default mouse)")
@@ -175,6 +178,8 @@ def _add_registry_commands(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--seed", type=_seed, default=0, help="seed of the ascertainment draws (default 0)")
     r.add_argument("--ascertainment", default=None, metavar="covid=S,influenza=S",
                    help="share of infections recorded (default covid=0.5,influenza=0.1)")
+    r.add_argument("--overwrite", action="store_true",
+                   help="replace an existing registry file (default: refuse it)")
     r.add_argument("--json", action="store_true", help="print the truth summary as one JSON object")
 
     a = sub.add_parser("analyze", help="run a registry study (TOML or shipped name) on an OMOP CDM")
@@ -183,7 +188,8 @@ def _add_registry_commands(sub: argparse._SubParsersAction) -> None:
                    help="study TOML file or shipped name (ukb-style, flatiron-style, planted-check)")
     a.add_argument("--alpha", type=_alpha, default=0.05,
                    help="1 - confidence level of the intervals (default 0.05: 95%% intervals)")
-    a.add_argument("--out", type=Path, required=True, help="output directory")
+    a.add_argument("--out", type=Path, required=True, help="output directory (new or empty)")
+    a.add_argument("--overwrite", action="store_true", help="replace an existing non-empty --out (default: refuse it)")
     a.add_argument("--json", action="store_true", help="print n_persons, n_events, hazard_ratios as one JSON object")
 
 
@@ -218,13 +224,14 @@ def _scenario(args: argparse.Namespace):  # noqa: ANN202
     return scenario
 
 
-def _check_out_parent(out: Path) -> None:
-    """Refuse an --out that cannot become a folder before any work is done (the save would refuse it after);
-    missing parent folders are created at the save, as ``mkdir -p`` would."""
+def _check_out_parent(out: Path, overwrite: bool = False) -> None:
+    """Refuse an --out that cannot become this command's folder before any work is done (the save would
+    refuse it after): a file, a non-empty folder without --overwrite, a file among its parents. Missing
+    parent folders are created at the save, as ``mkdir -p`` would."""
     from ..errors import OutputError
+    from ..io.outputs import check_out_dir
 
-    if out.exists() and not out.is_dir():
-        raise OutputError(f"--out {out} exists and is not a directory; choose a directory path")
+    check_out_dir(out, overwrite=overwrite)
     for anc in out.resolve().parents:
         if anc.exists():
             if not anc.is_dir():
@@ -238,23 +245,26 @@ def _dispatch(args: argparse.Namespace) -> int:
 
     if args.command == "export-sbml":
         scenario = _scenario(args)
-        if args.out.parent and not args.out.resolve().parent.is_dir():
+        if args.out.exists() and not args.overwrite:
             from ..errors import OutputError
 
-            raise OutputError(f"cannot write {args.out}: directory {args.out.resolve().parent} does not exist")
+            raise OutputError(f"-o {args.out} exists; choose a new file, or pass --overwrite to replace it")
+        from ..io.outputs import make_parents
+
+        make_parents(args.out)  # as mkdir -p; a file among the parents is an error
         api.export_sbml(scenario, args.out)
         print(f"wrote {args.out} (SBML L3V2, {scenario.label})")
         return 0
     if args.command == "simulate":
         scenario = _scenario(args)
-        _check_out_parent(args.out)
+        _check_out_parent(args.out, args.overwrite)
         if args.stochastic:
             result = api.simulate_stochastic(scenario, days=args.days, replicates=args.replicates, seed=args.seed,
                                              method=args.method, lesion_threshold=args.lesion_threshold,
                                              progress=_progress if sys.stderr.isatty() else None)
         else:
             result = api.simulate(scenario, days=args.days)
-        result.save(args.out)
+        result.save(args.out, overwrite=args.overwrite)
         if args.json:
             print(to_json(result.to_dict(), indent=None))
         else:
@@ -271,7 +281,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             from ..errors import ConfigError
 
             raise ConfigError(f"--cohort-n must be >= 0, got {args.cohort_n}")
-        result = api.run_demo(args.out, days=args.days, cohort_n=args.cohort_n, seed=args.seed)
+        result = api.run_demo(args.out, days=args.days, cohort_n=args.cohort_n, seed=args.seed,
+                              overwrite=args.overwrite)
         x = result.to_dict()
         if args.json:
             print(to_json(x, indent=None))
@@ -373,7 +384,7 @@ def _run_registry(args: argparse.Namespace) -> int:
 
     if args.command == "registry":
         summary = api.write_registry(args.cohort, args.out, arm=args.arm, seed=args.seed,
-                                     ascertainment=args.ascertainment).truth
+                                     ascertainment=args.ascertainment, overwrite=args.overwrite).truth
         if args.json:
             print(to_json({k: v for k, v in summary.items() if k != "cohort_manifest"}, indent=None))
         else:
@@ -385,9 +396,9 @@ def _run_registry(args: argparse.Namespace) -> int:
                   + ", ".join(f"{k} {v['recorded']}/{v['simulated']} infections recorded" for k, v in inf.items())
                   + f"; truth in {folder} ({', '.join(f.name for f in truth)})")
         return 0
-    _check_out_parent(args.out)
+    _check_out_parent(args.out, args.overwrite)
     analysis = api.analyze(args.cdm, args.study, alpha=args.alpha)
-    analysis.save(args.out)
+    analysis.save(args.out, overwrite=args.overwrite)
     result = analysis.to_dict()
     if args.json:
         print(to_json(result, indent=None))

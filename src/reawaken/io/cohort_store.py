@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 
 from ..errors import OutputError
 from ..vocab import NODES, SUBTYPES, T_STAGES
-from .outputs import make_parents, to_json
+from .outputs import _alive, _umask, make_parents, to_json
 
 SCHEMA_VERSION = 1
 PERSON_CATEGORIES = {"subtype": SUBTYPES, "t_stage": T_STAGES, "nodes": NODES}
@@ -52,11 +52,6 @@ def _atomic(path: Path, write: Any) -> str:
     return digest
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)  # reading the umask means setting it; put it straight back
-    os.umask(mask)
-    return mask
-
 
 def _sha256(path: Path) -> str:
     import hashlib
@@ -66,16 +61,6 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process: alive
-        return True
-    return True
 
 
 def write_json_atomic(path: Path, obj: Any) -> None:

@@ -22,16 +22,22 @@ from ..tables import SCHEMA_VERSION, TableSpec
 
 
 class OutputDir:
-    """Context manager staging files for ``path``; on success they replace any same-named files there.
+    """A transaction on an output folder: files are written into a fresh staging folder beside ``path`` and
+    published by renaming it into place, only when everything is written.
+
+    An existing non-empty ``path`` is refused (an OutputError naming what it holds) unless ``overwrite``: then
+    the old folder is swapped out and removed after the new one is in place. Files are never merged into a
+    folder another command wrote. Staging folders carry the writer's pid; ones left by dead processes are
+    removed by the next run into the same parent.
 
     >>> with OutputDir("out") as stage:            # doctest: +SKIP
     ...     write_json(stage.path / "a.json", {"x": 1})
     """
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> None:
         self.target = Path(path)
-        if self.target.exists() and not self.target.is_dir():
-            raise OutputError(f"--out {self.target} exists and is not a directory; choose a directory path")
+        self.overwrite = overwrite
+        check_out_dir(self.target, overwrite=overwrite)
         self.path = Path()
         self.files: list[str] = []
         self._made: Path | None = None  # the first missing ancestor this run created (removed on failure)
@@ -40,7 +46,8 @@ class OutputDir:
         parent = self.target.resolve().parent
         try:
             self._made = make_parents(self.target)
-            self.path = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.staging-", dir=parent))
+            clean_stale_staging(parent, self.target.name)
+            self.path = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.staging-{os.getpid()}-", dir=parent))
         except OutputError:
             raise
         except OSError as exc:
@@ -50,10 +57,10 @@ class OutputDir:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
         try:
             if exc_type is None:
-                self.target.mkdir(exist_ok=True)
-                for item in sorted(self.path.iterdir()):
-                    os.replace(item, self.target / item.name)
-                    self.files.append(item.name)
+                check_out_dir(self.target, overwrite=self.overwrite)  # nobody filled it while we worked
+                os.chmod(self.path, 0o777 & ~_umask())  # mkdtemp made it 0700
+                self.files = sorted(p.name for p in self.path.iterdir())
+                _publish(self.path, self.target)
         finally:
             shutil.rmtree(self.path, ignore_errors=True)
             if exc_type is not None and self._made is not None:
@@ -61,6 +68,59 @@ class OutputDir:
 
     def checksums(self) -> dict[str, str]:
         return {p.name: _sha256(p) for p in sorted(self.path.iterdir()) if p.is_file()}
+
+
+def check_out_dir(target: Path, *, overwrite: bool = False) -> None:
+    """Refuse ``--out`` when it is a file, or a non-empty folder and ``overwrite`` is not given."""
+    if target.exists() and not target.is_dir():
+        raise OutputError(f"--out {target} exists and is not a directory; choose a directory path")
+    if target.is_dir() and not overwrite:
+        items = sorted(p.name for p in target.iterdir())
+        if items:
+            shown = ", ".join(items[:4]) + (f", ... ({len(items)} items)" if len(items) > 4 else "")
+            raise OutputError(f"--out {target} is not empty ({shown}); choose a new folder, or pass --overwrite "
+                              "to replace it")
+
+
+def _publish(stage: Path, target: Path) -> None:
+    """Rename ``stage`` into place as ``target``; an existing ``target`` is swapped out, then removed."""
+    if not target.exists():
+        os.rename(stage, target)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-{os.getpid()}-", dir=target.resolve().parent))
+    os.rename(target, old / "previous")
+    try:
+        os.rename(stage, target)
+    except BaseException:
+        os.rename(old / "previous", target)  # put the old folder back
+        raise
+    finally:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def clean_stale_staging(parent: Path, name: str) -> None:
+    """Remove ``.NAME.staging-PID-*`` / ``.NAME.old-PID-*`` folders whose process is gone (killed runs)."""
+    for d in parent.glob(f".{name}.*-*-*"):
+        kind, _, rest = d.name[len(name) + 2:].partition("-")
+        pid = rest.split("-", 1)[0]
+        if kind in ("staging", "old") and pid.isdigit() and d.is_dir() and not _alive(int(pid)):
+            shutil.rmtree(d, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)  # reading the umask means setting it; put it straight back
+    os.umask(mask)
+    return mask
 
 
 def make_parents(target: Path) -> Path | None:
