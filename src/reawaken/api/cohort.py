@@ -17,6 +17,34 @@ from ..model.params import ParameterSet, as_parameter_set
 from .results import CohortBatchResult, CohortResult
 
 DEFAULT_CHUNK = 50_000
+MAX_CHUNK = 500_000  # people per chunk: ~10 KB of working memory each (measured ~0.5 GB for 2 x 50,000 in flight)
+MAX_PERSONS = 1_000_000_000  # ids, progress and summaries are sized for this; beyond it, split the run by seed
+# Parquet bytes per person in the store, measured on the default cohort (20,000 people, 15 years): persons
+# ~47 B; events ~81 B in an arm with infections (a no-infection arm ~35 B). Rounded up.
+STORE_BYTES_PER_PERSON, STORE_BYTES_PER_PERSON_ARM = 60, 100
+
+
+def store_size_estimate(n: int, n_arms: int) -> int:
+    """Bytes a cohort store of ``n`` people in ``n_arms`` arms takes on disk (an upper estimate)."""
+    return int(n) * (STORE_BYTES_PER_PERSON + n_arms * STORE_BYTES_PER_PERSON_ARM)
+
+
+def _check_size(n: int, n_arms: int, chunk_size: int | None, out: Path) -> None:
+    import shutil
+
+    if not 1 <= int(n) <= MAX_PERSONS:
+        raise ConfigError(f"n must be between 1 and {MAX_PERSONS:,}, got {n!r}; run larger cohorts as several "
+                          "seeds")
+    if chunk_size is not None and not 1 <= int(chunk_size) <= MAX_CHUNK:
+        raise ConfigError(f"chunk_size must be between 1 and {MAX_CHUNK:,} people, got {chunk_size!r}")
+    need = store_size_estimate(n, n_arms)
+    anc = out.resolve()
+    while not anc.exists():
+        anc = anc.parent
+    free = shutil.disk_usage(anc).free
+    if need > free:
+        raise ConfigError(f"a cohort of {int(n):,} people in {n_arms} arm(s) needs about {need / 1e9:,.1f} GB on "
+                          f"disk; {anc} has {free / 1e9:,.1f} GB free; run fewer people or choose another --out")
 
 
 def run_cohort(
@@ -59,8 +87,6 @@ def run_cohort(
     if not isinstance(config, CohortConfig):
         raise ConfigError("config must be a CohortConfig: reawaken.cohort.load_config(path) or "
                           "reawaken.cohort.default_config()")
-    if int(n) < 1:
-        raise ConfigError(f"n must be at least 1, got {n!r}")
     ps = as_parameter_set(params, "human")
     cfg = config if years is None else config.with_overrides(cohort={"years": float(years)})
     arm_list = arms_from_config(cfg, list(arms))
@@ -75,6 +101,7 @@ def run_cohort(
            "n_persons": int(n), "years": float(cfg.get("cohort", "years")), "arms": list(arms), "chunk_size": size,
            "start_date": cfg.start_date.isoformat(), "parameter_set_hash": ps.hash(),
            "tables_key": tables_key(settings, ps)}
+    _check_size(int(n), len(arms), chunk_size, Path(out_dir) if out_dir is not None else Path(tempfile.gettempdir()))
     out = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="reawaken-cohort-")) / "cohort"
     store = CohortStore(out)
     resuming = store.open(run)

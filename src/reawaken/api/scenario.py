@@ -23,6 +23,16 @@ def _with_params(scenario: Scenario, params: ParameterSet | Mapping[str, float] 
     return replace(scenario, params=as_parameter_set(params, scenario.host))
 
 
+def _require_ok(scenario: Scenario, episode: Episode) -> None:
+    """A failed solve is an error, not a result with empty read-outs (nothing is written)."""
+    if episode.status != Status.OK:
+        from ..errors import SolverFailure
+
+        changed = ", ".join(f"{k}={v:g}" for k, v in scenario.overrides.items())
+        raise SolverFailure(f"the simulation of {scenario.label} failed: {Status(episode.status).message()}"
+                            + (f" (parameters set: {changed[:200]})" if changed else ""))
+
+
 def _describe(scenario: Scenario, episode: Episode, days: float) -> tuple[dict[str, Any], dict[str, Any]]:
     """Read-outs and manifest of one deterministic episode."""
     readouts = {"scenario": scenario.label, "host": scenario.host, "virus": scenario.virus,
@@ -50,6 +60,7 @@ def simulate(scenario: Scenario, *, days: float = 270.0,
     started = time.perf_counter()
     scenario = _with_params(scenario, params)
     (episode,) = run_scenarios([scenario], days=days)
+    _require_ok(scenario, episode)
     readouts, manifest = _describe(scenario, episode, days)
     return SimulationResult(scenario, episode, float(days), readouts, manifest, time.perf_counter() - started)
 
@@ -74,6 +85,7 @@ def simulate_stochastic(
                          lesion_threshold=lesion_threshold, progress=progress)
     episode = sto.host  # the deterministic host episode that drove the clones
     assert episode is not None
+    _require_ok(scenario, episode)
     det_readouts, manifest = _describe(scenario, episode, days)
     readouts = {**det_readouts, **sto.readouts()}
     manifest["seed"] = seed

@@ -199,11 +199,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _dispatch(args)
     except ReawakenError as exc:
-        print(f"reawaken: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return _fail(str(exc))
     except BrokenPipeError:  # `reawaken params | head`: the reader left; not an error
         sys.stderr.close()
         return 0
+    except OSError as exc:  # the machine said no: a full disk, a file size limit, no permission
+        where = f" ({exc.filename})" if exc.filename else ""
+        return _fail(f"cannot write or read{where}: {exc.strerror or exc}; free space or choose another --out")
+    except MemoryError:
+        return _fail("out of memory; run a smaller problem (fewer days, replicates or people) or use a bigger machine")
+
+
+MAX_MESSAGE = 400  # characters: an error is one readable line, even when it lists thousands of ids
+
+
+def _fail(message: str) -> int:
+    """One line on stderr, clipped to a readable length, and the usage exit code."""
+    line = " ".join(message.split())
+    if len(line) > MAX_MESSAGE:
+        line = f"{line[:MAX_MESSAGE]}... ({len(line) - MAX_MESSAGE:,} more characters)"
+    print(f"reawaken: error: {line}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 def _progress(done: int, total: int) -> None:
@@ -359,6 +375,11 @@ def _run_cohort(args: argparse.Namespace) -> int:
     if workers is None and not args.dask and args.scheduler is None:
         workers = (os.cpu_count() or 1) if args.n > size else 1
     params = api.ParameterSet(dict(args.set), provenance="user") if args.set else None
+    if args.n >= 1_000_000 and sys.stderr.isatty():
+        from ..api.cohort import store_size_estimate
+
+        print(f"cohort: {args.n:,} people in {len(args.arms)} arm(s), about "
+              f"{store_size_estimate(args.n, len(args.arms)) / 1e9:.1f} GB on disk", file=sys.stderr)
     summary = api.run_cohort(config, n=args.n, out_dir=args.out, seed=args.seed, years=args.years,
                              arms=args.arms, params=params, chunk_size=args.chunk_size, workers=workers,
                              scheduler=args.scheduler, dask=args.dask,
