@@ -42,8 +42,23 @@ def run_tasks(func: Callable[[Any], T], tasks: Sequence[tuple[int, Any]], *, wor
     # spawn, not fork: the parent may already run numba's OpenMP threads, which fork() cannot copy safely.
     # At most 2 chunks per worker are in flight, and a finished chunk is dropped once yielded, so memory
     # stays flat however many chunks a run has.
-    with ProcessPoolExecutor(max_workers=min(n, len(tasks)), mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=min(n, len(tasks)), mp_context=multiprocessing.get_context("spawn"),
+                             initializer=exit_with_parent, initargs=(os.getpid(),)) as pool:
         yield from _bounded(pool, func, tasks, slots=2 * n)
+
+
+def exit_with_parent(parent: int, every_s: float = 0.5) -> None:
+    """Pool-worker initializer: end the worker when its parent is gone (a killed ``reawaken cohort`` must not
+    leave workers computing chunks nobody will write)."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every_s)
+        os._exit(3)
+
+    threading.Thread(target=watch, daemon=True, name="reawaken-parent-watch").start()
 
 
 def _bounded(pool: Executor, func: Callable[[Any], T], tasks: Sequence[tuple[int, Any]], *,

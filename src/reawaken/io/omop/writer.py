@@ -30,7 +30,7 @@ import numpy as np
 from ...errors import OutputError, SchemaError
 from ...vocab import DAYS_PER_YEAR, SUBTYPE_RECEPTORS
 from ..cohort_store import CohortStore
-from ..outputs import to_json
+from ..outputs import _alive, _umask, to_json
 from .cdm import TABLES, CdmUrl, connect_postgres, create_table_sql, one_line, redact_url
 from .concepts import ancestor_rows, concept_id, concepts
 
@@ -96,6 +96,14 @@ def _need(cols: Mapping[str, np.ndarray], names: tuple[str, ...], what: str) -> 
     missing = [n for n in names if n not in cols]
     if missing:
         raise SchemaError(f"cohort {what}: missing column {', '.join(missing)}")
+
+
+def _clean_dead_temps(parent: Path, name: str) -> None:
+    """Remove ``.NAME.PID-*.tmp`` (and DuckDB ``.wal``) files left by a registry run whose process is gone."""
+    for tmp in parent.glob(f".{name}.*-*.tmp*"):
+        pid = tmp.name[len(name) + 2:].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            tmp.unlink(missing_ok=True)
 
 
 def read_cohort(cohort_dir: str | os.PathLike[str], arm: str | None = None) -> tuple[dict, dict, dict, str]:
@@ -438,9 +446,11 @@ def write_registry(
         "cohort_manifest": manifest,
     }
     staged: dict[str, Path] = {}
+    for key in paths:  # half-written files of killed runs (their pid is in the name) are removed first
+        _clean_dead_temps(parent, paths[key].name)
     try:
         for key in paths:
-            fd, tmp = tempfile.mkstemp(prefix=f".{paths[key].name}.", suffix=".tmp", dir=parent)
+            fd, tmp = tempfile.mkstemp(prefix=f".{paths[key].name}.{os.getpid()}-", suffix=".tmp", dir=parent)
             os.close(fd)
             staged[key] = Path(tmp)
         staged["db"].unlink()  # DuckDB creates its own file
@@ -454,7 +464,9 @@ def write_registry(
             copy_cdm(staged["db"], str(out))
             staged.pop("db").unlink()
             paths.pop("db")
+        mode = 0o666 & ~_umask()  # mkstemp's 0600 would hide the registry from a co-worker in the group
         for key, tmp in staged.items():
+            os.chmod(tmp, mode)
             os.replace(tmp, paths[key])
     finally:
         for tmp in staged.values():
