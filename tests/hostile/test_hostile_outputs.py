@@ -130,3 +130,28 @@ def test_json_output_of_a_refused_command_is_empty(tmp_path, capsys):
     o, _ = capsys.readouterr()
     assert o == ""
     assert json.loads(json.dumps({"ok": True}))  # stdout stays parseable: nothing half-printed
+
+
+def test_an_out_the_system_will_not_let_anyone_write_is_one_line(tmp_path, capsys):
+    # /proc refuses new entries even to root, so this runs where the permission test above cannot
+    run_error(capsys, *SIM, "--out", "/proc/reawaken-hostile-out")
+    assert not os.path.exists("/proc/reawaken-hostile-out")
+
+
+def test_export_sbml_will_not_replace_a_file_without_overwrite(tmp_path, capsys):
+    target = tmp_path / "model.xml"
+    target.write_text("<mine/>\n")
+    err = run_error(capsys, "export-sbml", "-o", target)
+    assert "--overwrite" in err and target.read_text() == "<mine/>\n"
+    assert main(["export-sbml", "-o", str(target), "--overwrite"]) == 0
+    assert "<sbml" in target.read_text()
+    err = run_error(capsys, "export-sbml", "-o", target / "inside.xml")  # a file among the parents
+    assert "is a file" in err
+
+
+def test_the_readmes_cohort_out_works_from_an_empty_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["cohort", "--n", "300", "--workers", "1", "--out", "runs/c1"]) == 0
+    assert (tmp_path / "runs" / "c1" / "summary.json").is_file()
+    assert main(["registry", "--cohort", "runs/c1", "--out", "registry.duckdb"]) == 0
+    assert (tmp_path / "registry.duckdb").is_file()  # `--cdm registry.duckdb` is this file (README)
