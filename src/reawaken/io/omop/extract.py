@@ -47,6 +47,18 @@ obs AS (
 )
 """
 
+_ENTRY_COUNTS_SQL = """
+WITH entry AS (
+  SELECT person_id, MIN(condition_start_date) AS entry_date
+  FROM condition_occurrence
+  WHERE condition_concept_id {cohort_in}
+  GROUP BY person_id
+)
+SELECT COUNT(*) AS n_target,
+       COALESCE(SUM(CASE WHEN entry_date <= CAST(:latest_entry AS DATE) THEN 1 ELSE 0 END), 0) AS n_entry
+FROM entry
+"""
+
 _PERSONS_SQL = _COHORT_CTE + """,
 dth AS (
   SELECT d.person_id, MIN(d.death_date) AS death_date,
@@ -133,7 +145,13 @@ def extract(con: CdmConnection, study: Study) -> SurvivalData:
     outcome_ids = expand(con, study.outcome, f"{src} [outcome]")
     excluded_ids = (expand(con, study.excluded_death_causes, f"{src} [censoring] excluded_death_concepts")
                     if study.excluded_death_causes.concepts else [])
-    latest = study.study_start - _dt.timedelta(days=round(study.min_years_before_start * DAYS_PER_YEAR))
+    # Entry rule: with min_years_before_start > 0 the first target record must come that long before
+    # study_start; with 0 (the default) anyone whose first record falls before study_end enters, at the later
+    # of that record and study_start (docs/registry.md). Late entrants were dropped silently before.
+    if study.min_years_before_start > 0:
+        latest = study.study_start - _dt.timedelta(days=round(study.min_years_before_start * DAYS_PER_YEAR))
+    else:
+        latest = study.study_end
     fmt = {"cohort_in": _IN.format("cohort_ids"), "outcome_in": _IN.format("outcome_ids"),
            "excluded_in": _IN.format("excluded_ids"), "exposure_in": _IN.format("exposure_ids"),
            "measurement_in": _IN.format("measurement_ids")}
@@ -141,7 +159,10 @@ def extract(con: CdmConnection, study: Study) -> SurvivalData:
     persons = con.query(_PERSONS_SQL.format(**fmt), {
         **params, "outcome_ids": outcome_ids, "excluded_ids": excluded_ids or [-1], "study_end": study.study_end})
     pid = np.asarray(persons["person_id"]).astype(np.int64)
-    attrition = {"in_observation_at_index": int(pid.size)}
+    counts = con.query(_ENTRY_COUNTS_SQL.format(**fmt), {"cohort_ids": cohort_ids, "latest_entry": latest})
+    attrition = {"with_target_record": int(np.asarray(counts["n_target"])[0]),
+                 "first_record_by_entry_cutoff": int(np.asarray(counts["n_entry"])[0]),
+                 "in_observation_at_index": int(pid.size)}
     if pid.size == 0:
         raise StudyError(f"{src}: the cohort is empty: no person has a [cohort] concept record "
                          f"(ids {cohort_ids[:5]}{'...' if len(cohort_ids) > 5 else ''}) on or before "
