@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import numpy as np
 import pytest
 
 duckdb = pytest.importorskip("duckdb")
