@@ -23,7 +23,25 @@ import numpy as np
 
 from ...errors import ReawakenError, SchemaError
 
-CDM_VERSIONS = ("v5.4", "5.4", "v5.4.0", "5.4.0", "v5.4.1", "5.4.1", "v5.4.2", "5.4.2")
+CDM_VERSIONS = ("v5.4", "5.4", "v5.4.0", "5.4.0", "v5.4.1", "5.4.1", "v5.4.2", "5.4.2")  # what we write
+# What we read: v5.3 and v5.4 (every table and column the analysis reads is the same in both). The rule for
+# cdm_source.cdm_version: the first "major.minor" in the text decides (free text such as "OMOP CDM v5.3.1
+# (Synthea)" is fine); 5.3 and 5.4 are accepted, any other version refused; a null, empty or number-free
+# value is accepted as "unknown" and the schema check (tables, columns, types) decides.
+READ_VERSIONS = ((5, 3), (5, 4))
+_VERSION_IN_TEXT = re.compile(r"(\d+)\.(\d+)")
+
+
+def cdm_version_of(value: object) -> str:
+    """``"5.3"``/``"5.4"``, or ``"unknown"`` for a null or number-free value; a SchemaError for others."""
+    text = "" if value is None else str(value).strip()
+    m = _VERSION_IN_TEXT.search(text)
+    if not m:
+        return "unknown"
+    version = (int(m.group(1)), int(m.group(2)))
+    if version not in READ_VERSIONS:
+        raise SchemaError(f"cdm_source.cdm_version is {text[:40]!r}; reawaken reads OMOP CDM v5.3 and v5.4")
+    return f"{version[0]}.{version[1]}"
 
 # (name, type, required-not-null) for the tables reawaken writes, in v5.4 column order.
 TABLES: dict[str, tuple[tuple[str, str, bool], ...]] = {
@@ -306,10 +324,12 @@ class CdmConnection:
                 rel = self._con.execute(text, dict(params or {}))
                 names = [d[0] for d in rel.description]
                 cols = rel.fetchnumpy()
-                return {n: _plain(cols[n]) for n in names}
+                # lower-case names: a CDM loaded from CSV may store upper-case columns, which DuckDB matches
+                # case-insensitively in the query but returns as stored
+                return {n.lower(): _plain(cols[n]) for n in names}
             with self._con.cursor() as cur:
                 cur.execute(text, dict(params or {}))
-                names = [d.name for d in cur.description]
+                names = [d.name.lower() for d in cur.description]
                 rows = cur.fetchall()
         except self._errors() as exc:
             raise SchemaError(f"the CDM query failed: {one_line(exc, 200)} (check the CDM's values "
@@ -406,13 +426,8 @@ def check_cdm(con: CdmConnection, tables: Mapping[str, Sequence[str]] = REQUIRED
     if "person" in tables:
         check_unique_persons(con)
     versions = con.query("SELECT cdm_version FROM cdm_source")["cdm_version"].tolist()
-    if not versions:
-        raise SchemaError("table cdm_source is empty: the CDM version is unknown (need cdm_version 'v5.4')")
-    bad = [v for v in versions if str(v).strip().lower() not in CDM_VERSIONS]
-    if bad:
-        raise SchemaError(f"cdm_source.cdm_version is {bad[0]!r}; this analysis needs an OMOP CDM v5.4 "
-                          "(cdm_version 'v5.4' or '5.4')")
-    return str(versions[0])
+    found = sorted({cdm_version_of(v) for v in versions}) or ["unknown"]  # an empty cdm_source: unknown
+    return found[-1]
 
 
 def check_unique_persons(con: CdmConnection) -> None:

@@ -17,7 +17,7 @@ import numpy as np
 from ...analysis.study import SurvivalData
 from ...errors import SchemaError, StudyError
 from ...vocab import DAYS_PER_YEAR
-from .cdm import REQUIRED, CdmConnection, check_cdm
+from .cdm import REQUIRED, CdmConnection, cdm_version_of, check_cdm
 from .study import ConceptSet, Study
 
 _IN = "IN (SELECT UNNEST(CAST(:{0} AS BIGINT[])))"
@@ -247,8 +247,9 @@ def extract_study(cdm: str, study: Study) -> tuple[SurvivalData, dict[str, Any]]
     """Open ``cdm`` read-only, extract the study, close; also returns facts about the CDM for the manifest."""
     with CdmConnection(cdm, read_only=True) as con:
         data = extract(con, study)
-        info = {"backend": con.backend, "cdm_version": con.query("SELECT cdm_version FROM cdm_source")[
-            "cdm_version"].tolist()[0]}
+        versions = con.query("SELECT cdm_version FROM cdm_source")["cdm_version"].tolist()
+        info = {"backend": con.backend, "cdm_version": str(versions[0]) if versions else None,
+                "cdm_version_read_as": cdm_version_of(versions[0] if versions else None)}
     if data.person_id.size == 0:  # pragma: no cover - extract raises first
         raise SchemaError("empty cohort")
     return data, info

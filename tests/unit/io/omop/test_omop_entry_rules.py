@@ -91,3 +91,41 @@ def test_min_years_before_start_keeps_only_early_records(cdm):
     assert data.attrition["with_target_record"] == 5
     assert data.attrition["first_record_by_entry_cutoff"] == 1 == data.attrition["in_observation_at_index"]
     assert data.person_id.tolist() == [1] and data.event.tolist() == [True]
+
+
+@pytest.mark.parametrize("version, read_as", [("v5.3.1", "5.3"), ("5.4", "5.4"), ("OMOP CDM v5.3 (Synthea ETL)", "5.3"),
+                                              (None, "unknown"), ("", "unknown"), ("see docs", "unknown")])
+def test_cdm_versions_5_3_5_4_null_and_free_text_follow_the_stated_rule(tmp_path, version, read_as):
+    path = _cdm(tmp_path / "v.duckdb")
+    con = duckdb.connect(str(path))
+    con.execute("UPDATE cdm_source SET cdm_version = ?", [version])
+    con.close()
+    data, info = extract_study(str(path), _study(0.0))
+    assert info["cdm_version_read_as"] == read_as and data.person_id.tolist() == [1, 2]
+
+
+def test_other_cdm_versions_are_refused_naming_the_value(tmp_path):
+    from reawaken.errors import SchemaError
+
+    path = _cdm(tmp_path / "v6.duckdb")
+    con = duckdb.connect(str(path))
+    con.execute("UPDATE cdm_source SET cdm_version = 'v6.0'")
+    con.close()
+    with pytest.raises(SchemaError, match="'v6.0'.*v5.3 and v5.4"):
+        extract_study(str(path), _study(0.0))
+
+
+def test_upper_case_column_names_give_the_same_numbers(cdm, tmp_path):
+    upper = tmp_path / "upper.duckdb"
+    dst = duckdb.connect(str(upper))
+    dst.execute(f"ATTACH '{cdm}' AS src (READ_ONLY)")
+    tables = dst.execute("SELECT table_name FROM information_schema.tables WHERE table_catalog = 'src'").fetchall()
+    for (table,) in tables:
+        cols = [c[0] for c in dst.execute(f"DESCRIBE src.{table}").fetchall()]
+        select = ", ".join(f'{c} AS "{c.upper()}"' for c in cols)
+        dst.execute(f'CREATE TABLE "{table.upper()}" AS SELECT {select} FROM src.{table}')  # noqa: S608
+    dst.execute("DETACH src")
+    dst.close()
+    a, _ = extract_study(str(cdm), _study(0.0))
+    b, _ = extract_study(str(upper), _study(0.0))
+    assert a.attrition == b.attrition and a.exit_day.tolist() == b.exit_day.tolist()
