@@ -1,6 +1,6 @@
 """From a scenario to a cohort to a registry study, in Python, with DataFrames and figures.
 
-Run it as ``python examples/quickstart.py [OUTDIR]`` (about a minute on 2 cores); docs/api.md walks through
+Run it as ``python examples/quickstart.py [OUTDIR]`` (about 20 s on 2 cores); docs/api.md walks through
 the same steps. tests/integration/test_examples.py runs it.
 """
 

@@ -77,24 +77,84 @@ def test_an_unfinished_cohort_is_refused_by_registry(tmp_path, capsys, cohort_mo
     assert "unfinished" in err and "2 of 3 chunks" in err
 
 
+def _held(lock) -> bool:
+    import fcntl
+
+    fd = os.open(lock, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+
+
 def test_a_second_writer_is_refused_while_the_first_holds_the_lock(tmp_path, capsys, cohort_model):
     out = tmp_path / "c"
     _cohort(out, tables=cohort_model.tables)
-    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import fcntl, os, sys, time\n"
+        f"fd = os.open({str(out / '.lock')!r}, os.O_RDWR)\n"
+        "fcntl.flock(fd, fcntl.LOCK_EX)\nos.ftruncate(fd, 0)\nos.write(fd, b'pid 4242 on elsewhere')\n"
+        "print('held', flush=True)\ntime.sleep(60)\n")], stdout=subprocess.PIPE, text=True)
     try:
-        (out / ".lock").write_text(f"{sleeper.pid}\n")
+        assert holder.stdout.readline().strip() == "held"
         before = tree_hash(out)
         err = run_error(capsys, "cohort", *ARGS, "--out", out)
-        assert f"pid {sleeper.pid}" in err
+        assert "pid 4242 on elsewhere" in err
         assert tree_hash(out) == before
     finally:
-        sleeper.kill()
-        sleeper.wait()
-    # the owner is gone: its lock is taken over, and leftovers of its half-written files are removed
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()
+    # the holder is gone (the kernel released its lock): the run proceeds, and removes half-written files
     (out / "events" / "arm=baseline" / ".part-00009.parquet.abc.tmp").write_bytes(b"half")
     res = _cohort(out)
     assert res.to_dict()["resumed"] is True
-    assert not (out / ".lock").exists() and not list(out.rglob("*.tmp"))
+    assert not _held(out / ".lock") and not list(out.rglob("*.tmp"))
+
+
+def test_a_marker_cannot_make_the_run_delete_files_outside_the_folder(tmp_path, cohort_model):
+    out = tmp_path / "c"
+    _cohort(out, tables=cohort_model.tables)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me\n")
+    marker = out / "chunks" / "00000.json"
+    m = json.loads(marker.read_text())
+    m["files"][str(victim)] = {"rows": 1, "sha256": "0"}
+    m["files"]["../victim.txt"] = {"rows": 1, "sha256": "0"}
+    m["files"]["persons/part-00000.parquet"]["rows"] = -1  # and mark the chunk damaged
+    marker.write_text(json.dumps(m))
+    res = _cohort(out)
+    assert victim.read_text() == "keep me\n"
+    assert res.manifest["repaired_chunks"][0].startswith("chunk 0:")
+
+
+def test_a_marker_stripped_of_its_checksums_is_not_trusted(reference, tmp_path, capsys, cohort_model):
+    out = tmp_path / "c"
+    _cohort(out, tables=cohort_model.tables)
+    marker = out / "chunks" / "00001.json"
+    m = json.loads(marker.read_text())
+    del m["files"]
+    marker.write_text(json.dumps(m))
+    for part in (out / "events").glob("arm=*/part-00001.parquet"):
+        part.unlink()
+    err = run_error(capsys, "registry", "--cohort", out, "--out", tmp_path / "r.duckdb")
+    assert "chunk 1" in err and "checksums" in err
+    assert not (tmp_path / "r.duckdb").exists()
+    _events_equal(_cohort(out), reference)  # the repeat recomputes it
+
+
+@pytest.mark.parametrize("junk", ["{not json", "[]"])
+def test_a_damaged_marker_is_one_line_for_registry_and_recomputed_by_cohort(reference, tmp_path, capsys, junk,
+                                                                          cohort_model):
+    out = tmp_path / "c"
+    _cohort(out, tables=cohort_model.tables)
+    (out / "chunks" / "00002.json").write_text(junk)
+    (out / "chunks" / "notes.json").write_text("{")  # not a marker: ignored
+    run_error(capsys, "registry", "--cohort", out, "--out", tmp_path / "r.duckdb")
+    _events_equal(_cohort(out), reference)
 
 
 def test_cohort_files_follow_the_umask_not_0600(tmp_path, cohort_model):

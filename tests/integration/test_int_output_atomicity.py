@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -41,12 +42,13 @@ def test_failure_leaves_an_existing_directory_as_it_was(tmp_path):
     target = tmp_path / "out"
     target.mkdir()
     (target / "a.json").write_text('{"old": 1}\n')
+    (target / "manifest.json").write_text('{"command": "simulate"}\n')  # a folder reawaken wrote
     with pytest.raises(Boom):
         with OutputDir(target, overwrite=True) as stage:
             write_json(stage.path / "a.json", {"new": 2})
             write_json(stage.path / "c.json", {"new": 3})
             raise Boom
-    assert sorted(p.name for p in target.iterdir()) == ["a.json"]
+    assert sorted(p.name for p in target.iterdir()) == ["a.json", "manifest.json"]
     assert json.loads((target / "a.json").read_text()) == {"old": 1}
     assert _staging(tmp_path) == []
 
@@ -79,7 +81,10 @@ def test_a_non_empty_folder_is_refused_and_overwrite_replaces_it_whole(tmp_path)
     (target / "keep.txt").write_text("another command's file\n")
     with pytest.raises(OutputError, match=r"not empty \(a.json, keep.txt\).*--overwrite"):
         OutputDir(target)
+    with pytest.raises(OutputError, match="only a folder reawaken wrote"):  # not ours: never deleted
+        OutputDir(target, overwrite=True)
     assert sorted(p.name for p in target.iterdir()) == ["a.json", "keep.txt"]  # nothing merged into it
+    (target / "manifest.json").write_text('{"command": "analyze"}\n')
     with OutputDir(target, overwrite=True) as stage:
         write_json(stage.path / "a.json", {"new": 2})
     assert sorted(p.name for p in target.iterdir()) == ["a.json"]  # replaced as a whole, never merged
@@ -178,3 +183,24 @@ def test_readouts_of_a_failed_row_do_not_invent_numbers():
     assert all(v is None or np.isnan(v) for v in r["dcc_fold"].values())
     assert all(v is None or np.isnan(v) for v in r["proliferating_fraction"].values())
     assert r["il6_peak_day"] is None or np.isnan(r["il6_peak_day"])
+
+
+def test_overwrite_never_replaces_the_working_folder_or_home(tmp_path, monkeypatch):
+    (tmp_path / "manifest.json").write_text('{"command": "simulate"}\n')
+    monkeypatch.chdir(tmp_path)
+    for target in (tmp_path, Path("."), Path.home()):
+        with pytest.raises(OutputError):
+            OutputDir(target, overwrite=True)
+    assert (tmp_path / "manifest.json").is_file()
+
+
+def test_a_failed_run_removes_only_the_empty_parents_it_made(tmp_path):
+    """Two runs into runs/a and runs/b: b publishes while a, which created runs/, fails; b's result stays."""
+    a = OutputDir(tmp_path / "runs" / "a")
+    with pytest.raises(Boom), a as stage_a:
+        with OutputDir(tmp_path / "runs" / "b") as stage_b:
+            write_json(stage_b.path / "x.json", {"b": 1})
+        write_json(stage_a.path / "y.json", {"a": 1})
+        raise Boom
+    assert (tmp_path / "runs" / "b" / "x.json").is_file()
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["b"]

@@ -104,12 +104,12 @@ def run_cohort(
     _check_size(int(n), len(arms), chunk_size, Path(out_dir) if out_dir is not None else Path(tempfile.gettempdir()))
     out = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="reawaken-cohort-")) / "cohort"
     store = CohortStore(out)
-    resuming = store.open(run)
-    with store.lock():
+    with store.lock():  # one writer: run.json, the chunks and the summary are all written under it
+        resuming = store.open(run)
         summary, manifest = _run_store(store, resuming, run, cfg, arm_list, list(arms), int(n), int(seed), size, ps,
                                        planted, tables, n_severity, workers, scheduler, dask, executor, progress)
-    summary["elapsed_s"] = round(time.perf_counter() - t0, 3)
-    write_json_atomic(out / "summary.json", summary)
+        summary["elapsed_s"] = round(time.perf_counter() - t0, 3)
+        write_json_atomic(out / "summary.json", summary)
     return CohortResult(out, summary, manifest)
 
 

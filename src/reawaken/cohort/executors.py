@@ -29,7 +29,7 @@ def run_tasks(func: Callable[[Any], T], tasks: Sequence[tuple[int, Any]], *, wor
     one task) everything runs in this process.
     """
     if executor is not None:
-        yield from _bounded(executor, func, tasks, slots=2 * max(1, getattr(executor, "_max_workers", 2)))
+        yield from _bounded(executor, func, tasks, slots=2 * (os.cpu_count() or 1))
         return
     if scheduler is not None or local == "dask":
         yield from _dask(func, tasks, scheduler, workers)

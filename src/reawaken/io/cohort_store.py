@@ -16,10 +16,11 @@ the missing chunks; a different run in the same directory is refused.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +30,7 @@ import pyarrow.parquet as pq
 
 from ..errors import OutputError
 from ..vocab import NODES, SUBTYPES, T_STAGES
-from .outputs import _alive, _umask, make_parents, to_json
+from .outputs import _sha256, _umask, make_parents, to_json
 
 SCHEMA_VERSION = 1
 PERSON_CATEGORIES = {"subtype": SUBTYPES, "t_stage": T_STAGES, "nodes": NODES}
@@ -53,16 +54,6 @@ def _atomic(path: Path, write: Any) -> str:
 
 
 
-def _sha256(path: Path) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def write_json_atomic(path: Path, obj: Any) -> None:
     _atomic(path, lambda p: p.write_text(to_json(obj) + "\n", encoding="utf-8"))
 
@@ -78,31 +69,43 @@ class CohortStore:
         self.path = Path(path)
 
     # --- the run's identity -------------------------------------------------------------------------
-    def open(self, run: Mapping[str, Any]) -> bool:
-        """Create the directory for ``run``, or recognise it for a resume. Returns True when resuming."""
-        record = self.path / "run.json"
+    def _prepare(self) -> None:
+        """The folder exists and may hold this store: create it (and missing parents), or accept an empty
+        folder or one holding a cohort run; refuse anything else before touching it."""
         if self.path.exists():
             if not self.path.is_dir():
                 raise OutputError(f"--out {self.path} exists and is not a directory; choose a directory path")
-            if record.is_file():
-                old = json.loads(record.read_text(encoding="utf-8"))
-                if old != json.loads(to_json(run)):
-                    diff = sorted(k for k in set(old) | set(run) if old.get(k) != json.loads(to_json(run)).get(k))
-                    raise OutputError(f"--out {self.path} holds a different cohort run (differs in: {', '.join(diff)}); "
-                                      "choose another --out, or repeat the original command to resume it")
-                return True
-            if any(self.path.iterdir()):
+            others = [p.name for p in self.path.iterdir() if p.name != ".lock"]
+            if others and not (self.path / "run.json").is_file():
                 raise OutputError(f"--out {self.path} is not empty and holds no cohort run; choose a new directory")
-        else:
-            try:
-                make_parents(self.path)
-                self.path.mkdir()
-            except OSError as exc:
-                if isinstance(exc, OutputError):
-                    raise
-                raise OutputError(f"cannot write to {self.path}: {exc.strerror}") from None
+            return
+        try:
+            make_parents(self.path)
+            self.path.mkdir()
+        except OutputError:
+            raise
+        except OSError as exc:
+            raise OutputError(f"cannot write to {self.path}: {exc.strerror}") from None
+
+    def open(self, run: Mapping[str, Any]) -> bool:
+        """Recognise the folder as ``run`` for a resume (True), or record ``run`` in a new one (False). Call it
+        while holding :meth:`lock`."""
+        record = self.path / "run.json"
+        if record.is_file():
+            old = self._read_json(record)
+            if old != json.loads(to_json(run)):
+                diff = sorted(k for k in set(old) | set(run) if old.get(k) != json.loads(to_json(run)).get(k))
+                raise OutputError(f"--out {self.path} holds a different cohort run (differs in: {', '.join(diff)}); "
+                                  "choose another --out, or repeat the original command to resume it")
+            return True
         write_json_atomic(record, run)
         return False
+
+    def _read_json(self, f: Path) -> Any:
+        try:
+            return json.loads(f.read_text(encoding="utf-8"))
+        except (ValueError, RecursionError) as exc:
+            raise OutputError(f"{f} is damaged ({str(exc)[:80]}); repeat the cohort command into a new folder") from None
 
     def load_tables(self) -> dict[str, np.ndarray] | None:
         f = self.path / "tables.npz"
@@ -123,37 +126,62 @@ class CohortStore:
         """Completed chunks: index -> marker (counts and monthly series per arm)."""
         out = {}
         for f in sorted((self.path / "chunks").glob("*.json")):
-            out[int(f.stem)] = json.loads(f.read_text(encoding="utf-8"))
+            if f.stem.isdigit():
+                out[int(f.stem)] = self._read_json(f)
         return out
 
+    def _expected_parts(self, index: int, arms: list[str]) -> list[str]:
+        """The parts a chunk must have: fixed by its index and the run's arms, never read from a marker."""
+        name = f"part-{index:05d}.parquet"
+        return [f"persons/{name}", *(f"events/arm={a}/{name}" for a in arms)]
+
+    def _run_record(self) -> dict[str, Any]:
+        return self._read_json(self.path / "run.json")
+
     def verified(self) -> tuple[dict[int, dict[str, Any]], list[str]]:
-        """Completed chunks whose files are intact, and a line per damaged chunk. A damaged chunk (a part
-        missing, truncated or changed since its marker was written) loses its marker and files, so a resumed
-        run computes it again."""
+        """Completed chunks whose parts are intact, and a line per damaged chunk. A damaged chunk (a marker
+        that cannot be read or has no checksums, a part missing, or one whose row count or checksum differs
+        from its marker) loses its marker and its (fixed-name) parts, so the run computes it again. A part
+        that cannot be read at all (permissions, I/O) stops the run instead: nothing is deleted then."""
+        arms = list(self._run_record()["arms"])
         good, damaged = {}, []
-        for index, marker in self.done().items():
-            problem = self.check_chunk(index, marker)
+        for f in sorted((self.path / "chunks").glob("*.json")):
+            index = int(f.stem) if f.stem.isdigit() else None
+            if index is None:
+                continue  # not ours
+            try:
+                marker = json.loads(f.read_text(encoding="utf-8"))
+                problem = self.check_chunk(index, marker, arms)
+            except (ValueError, KeyError, TypeError, AttributeError):
+                problem = "its marker is damaged"
             if problem is None:
                 good[index] = marker
                 continue
             damaged.append(f"chunk {index}: {problem}")
-            (self.path / "chunks" / f"{index:05d}.json").unlink(missing_ok=True)
-            for rel in marker.get("files", {}):
+            f.unlink(missing_ok=True)
+            for rel in self._expected_parts(index, arms):
                 (self.path / rel).unlink(missing_ok=True)
         return good, damaged
 
-    def check_chunk(self, index: int, marker: Mapping[str, Any]) -> str | None:
-        """None when every file the marker lists exists with its row count and checksum; else what is wrong.
-        Markers written before checksums existed (no ``files``) cannot be checked and pass."""
-        for rel, want in marker.get("files", {}).items():
-            f = self.path / rel
+    def check_chunk(self, index: int, marker: Mapping[str, Any], arms: list[str]) -> str | None:
+        """None when every part the chunk must have is present with the row count and SHA-256 its marker
+        recorded; else what is wrong. Raises OutputError when a part cannot be read at all."""
+        files = marker.get("files") if isinstance(marker, Mapping) else None
+        if not isinstance(files, Mapping):
+            return "its marker has no checksums (written by an older version)"
+        for rel in self._expected_parts(index, arms):
+            f, want = self.path / rel, files.get(rel)
+            if want is None:
+                return f"its marker does not list {rel}"
             if not f.is_file():
                 return f"{rel} is missing"
             try:
                 rows = pq.read_metadata(f).num_rows
-            except (OSError, pa.ArrowException):
+            except pa.ArrowInvalid:
                 return f"{rel} is not readable Parquet"
-            if rows != want["rows"]:
+            except OSError as exc:
+                raise OutputError(f"cannot read {f}: {exc.strerror or exc}") from None
+            if rows != int(want["rows"]):
                 return f"{rel} has {rows} rows, its marker says {want['rows']}"
             if _sha256(f) != want["sha256"]:
                 return f"{rel} changed since it was written (checksum differs)"
@@ -168,55 +196,54 @@ class CohortStore:
                 raise OutputError(f"cohort {self.path} has chunk markers but no run.json: it is damaged; rerun "
                                   "`reawaken cohort` into a new folder")
             return
-        run = json.loads(record.read_text(encoding="utf-8"))
-        n, size = int(run["n_persons"]), int(run["chunk_size"])
+        run = self._run_record()
+        try:
+            n, size, arms = int(run["n_persons"]), int(run["chunk_size"]), list(run["arms"])
+        except (KeyError, TypeError, ValueError):
+            raise OutputError(f"{record} is damaged; repeat the cohort command into a new folder") from None
         expected = -(-n // size)
-        markers = self.done()
-        missing = sorted(set(range(expected)) - set(markers))
-        if missing or not (self.path / "summary.json").is_file():
-            raise OutputError(f"cohort {self.path} is unfinished ({expected - len(missing)} of {expected} chunks); "
-                              "repeat its `reawaken cohort` command to finish it")
-        for index, marker in sorted(markers.items()):
-            if (problem := self.check_chunk(index, marker)) is not None:
+        for index in range(expected):
+            f = self.path / "chunks" / f"{index:05d}.json"
+            if not f.is_file() or not (self.path / "summary.json").is_file():
+                done = sum((self.path / "chunks" / f"{k:05d}.json").is_file() for k in range(expected))
+                raise OutputError(f"cohort {self.path} is unfinished ({done} of {expected} chunks); repeat its "
+                                  "`reawaken cohort` command to finish it")
+            try:
+                problem = self.check_chunk(index, json.loads(f.read_text(encoding="utf-8")), arms)
+            except (ValueError, KeyError, TypeError, AttributeError):
+                problem = "its marker is damaged"
+            if problem is None and int(json.loads(f.read_text(encoding="utf-8")).get("count", -1)) != min(
+                    size, n - index * size):
+                problem = "its marker counts the wrong number of people"
+            if problem is not None:
                 raise OutputError(f"cohort {self.path} is damaged: chunk {index}: {problem}; repeat its "
                                   "`reawaken cohort` command to recompute the chunk")
 
     # --- one writer at a time ------------------------------------------------------------------------------
-    def lock(self) -> Any:
-        """A context holding ``DIR/.lock`` (with this process's pid) while a run writes the folder. A lock
-        left by a dead process is taken over; a live one is refused with its pid."""
-        import contextlib
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold an exclusive ``flock`` on ``DIR/.lock`` for the whole run (the kernel releases it when the
+        process ends, however it ends); a second writer is refused, naming the holder written in the file.
+        Creates the folder first (see ``_prepare``); removes half-written files of killed runs once held."""
+        import fcntl
+        import socket
 
-        lock = self.path / ".lock"
-
-        @contextlib.contextmanager
-        def held() -> Any:
-            for _ in range(2):
-                try:
-                    fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
-                except FileExistsError:
-                    try:
-                        pid = int(lock.read_text().strip() or 0)
-                    except (OSError, ValueError):
-                        pid = 0
-                    if pid and _alive(pid):
-                        raise OutputError(f"another run (pid {pid}) is writing {self.path}; wait for it to finish "
-                                          f"or choose another --out") from None
-                    lock.unlink(missing_ok=True)  # its owner is gone
-                    continue
-                with os.fdopen(fd, "w") as fh:
-                    fh.write(f"{os.getpid()}\n")
-                break
-            else:  # pragma: no cover - lost two races in a row
-                raise OutputError(f"could not lock {self.path}; try again")
-            try:
-                for tmp in self.path.rglob(".*.tmp"):  # half-written files of a killed run
-                    tmp.unlink(missing_ok=True)
-                yield
-            finally:
-                lock.unlink(missing_ok=True)
-
-        return held()
+        self._prepare()
+        fd = os.open(self.path / ".lock", os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 200, 0).decode(errors="replace").strip() or "another process"
+            os.close(fd)
+            raise OutputError(f"{holder} is writing {self.path}; wait for it to finish or choose another --out") from None
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode(), 0)
+            for tmp in self.path.rglob(".*.tmp"):  # half-written files of a killed run
+                tmp.unlink(missing_ok=True)
+            yield
+        finally:
+            os.close(fd)  # releases the lock; the file stays (unlinking it would race a waiting writer)
 
     def write_chunk(self, index: int, persons: Mapping[str, np.ndarray], events: Mapping[str, Mapping[str, np.ndarray]],
                     marker: Mapping[str, Any], *, event_kinds: tuple[str, ...], causes: tuple[str, ...],
@@ -291,9 +318,8 @@ def copy_store(src: Path, dst: Path) -> Path:
 
     if dst.exists():
         raise OutputError(f"{dst} exists; save a cohort to a new directory")
-    if not dst.resolve().parent.is_dir():
-        raise OutputError(f"cannot write to {dst}: parent directory {dst.resolve().parent} does not exist")
-    stage = Path(tempfile.mkdtemp(prefix=f".{dst.name}.staging-", dir=dst.resolve().parent))
+    make_parents(dst)
+    stage = Path(tempfile.mkdtemp(prefix=f".{dst.name}.staging-{os.getpid()}-", dir=dst.resolve().parent))
     try:
         shutil.copytree(src, stage, dirs_exist_ok=True)
         os.replace(stage, dst)

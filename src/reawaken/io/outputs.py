@@ -5,6 +5,7 @@ A failed or interrupted run leaves the output directory as it was (design: "writ
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
@@ -35,7 +36,7 @@ class OutputDir:
     """
 
     def __init__(self, path: str | os.PathLike[str], *, overwrite: bool = False) -> None:
-        self.target = Path(path)
+        self.target = Path(path).resolve()  # `--out .` has no name: work with the absolute path
         self.overwrite = overwrite
         check_out_dir(self.target, overwrite=overwrite)
         self.path = Path()
@@ -64,47 +65,126 @@ class OutputDir:
         finally:
             shutil.rmtree(self.path, ignore_errors=True)
             if exc_type is not None and self._made is not None:
-                shutil.rmtree(self._made, ignore_errors=True)  # nothing partial: not even the folders we made
+                remove_empty_parents(self.target, self._made)  # nothing partial: not even the folders we made
 
     def checksums(self) -> dict[str, str]:
         return {p.name: _sha256(p) for p in sorted(self.path.iterdir()) if p.is_file()}
 
 
 def check_out_dir(target: Path, *, overwrite: bool = False) -> None:
-    """Refuse ``--out`` when it is a file, or a non-empty folder and ``overwrite`` is not given."""
+    """Refuse ``--out`` when it is a file, or a non-empty folder and ``overwrite`` is not given. With
+    ``overwrite``, only a folder reawaken wrote (a ``manifest.json`` or ``run.json`` of ours) is replaced, never
+    the working folder, one of its parents or the home folder, nor a cohort a live run is writing."""
     if target.exists() and not target.is_dir():
         raise OutputError(f"--out {target} exists and is not a directory; choose a directory path")
-    if target.is_dir() and not overwrite:
-        items = sorted(p.name for p in target.iterdir())
-        if items:
-            shown = ", ".join(items[:4]) + (f", ... ({len(items)} items)" if len(items) > 4 else "")
-            raise OutputError(f"--out {target} is not empty ({shown}); choose a new folder, or pass --overwrite "
-                              "to replace it")
+    if not target.is_dir():
+        return
+    items = sorted(p.name for p in target.iterdir())
+    if not items:
+        return
+    shown = ", ".join(items[:4]) + (f", ... ({len(items)} items)" if len(items) > 4 else "")
+    if not overwrite:
+        raise OutputError(f"--out {target} is not empty ({shown}); choose a new folder, or pass --overwrite "
+                          "to replace a folder reawaken wrote")
+    real = target.resolve()
+    if real == Path.home().resolve() or real == Path.cwd().resolve() or real in Path.cwd().resolve().parents:
+        raise OutputError(f"--overwrite will not replace {target}: it is the working folder, one of its parents "
+                          "or the home folder; choose a dedicated --out")
+    if not _written_by_us(target):
+        raise OutputError(f"--overwrite replaces only a folder reawaken wrote; {target} holds {shown} and no "
+                          "reawaken manifest.json; choose another --out")
+    if _lock_held(target / ".lock"):
+        raise OutputError(f"--out {target} is a cohort a running process is writing; wait for it to finish")
+
+
+def _written_by_us(folder: Path) -> bool:
+    for name in ("manifest.json", "run.json"):
+        f = folder / name
+        try:
+            data = json.loads(f.read_text(encoding="utf-8")) if f.is_file() else None
+        except (OSError, ValueError):
+            continue
+        if isinstance(data, dict) and ("command" in data or data.get("kind") == "reawaken-cohort"):
+            return True
+    return False
+
+
+def _lock_held(lock: Path) -> bool:
+    """Whether a live process holds ``lock`` (an flock; released by the kernel when its owner dies)."""
+    import fcntl
+
+    if not lock.is_file():
+        return False
+    try:
+        fd = os.open(lock, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+
+
+def remove_empty_parents(target: Path, top: Path) -> None:
+    """Remove the folders from ``target``'s parent up to ``top`` that are empty (what a failed run made);
+    stop at the first one that holds anything (another run may have published into it)."""
+    d = target.resolve().parent
+    top = top.resolve()
+    while True:
+        try:
+            d.rmdir()
+        except OSError:
+            return
+        if d == top or top not in d.parents:
+            return
+        d = d.parent
 
 
 def _publish(stage: Path, target: Path) -> None:
-    """Rename ``stage`` into place as ``target``; an existing ``target`` is swapped out, then removed."""
+    """Rename ``stage`` into place as ``target``; an existing ``target`` is moved aside first and removed only
+    once the new one is in place (if that fails, the old one is put back and kept)."""
     if not target.exists():
         os.rename(stage, target)
         return
-    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-{os.getpid()}-", dir=target.resolve().parent))
-    os.rename(target, old / "previous")
+    old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-{os.getpid()}-", dir=target.parent))
+    try:
+        os.rename(target, old / "previous")
+    except OSError:
+        old.rmdir()
+        raise
     try:
         os.rename(stage, target)
     except BaseException:
-        os.rename(old / "previous", target)  # put the old folder back
+        os.rename(old / "previous", target)  # put the old folder back, keep it
+        old.rmdir()
         raise
-    finally:
-        shutil.rmtree(old, ignore_errors=True)
+    shutil.rmtree(old, ignore_errors=True)
 
 
 def clean_stale_staging(parent: Path, name: str) -> None:
-    """Remove ``.NAME.staging-PID-*`` / ``.NAME.old-PID-*`` folders whose process is gone (killed runs)."""
-    for d in parent.glob(f".{name}.*-*-*"):
+    """Remove ``.NAME.staging-PID-*`` folders whose process is gone (killed runs). A ``.NAME.old-PID-*`` left
+    between the two renames of a publish is put back as ``NAME`` when ``NAME`` is missing, else removed."""
+    for d in parent.glob(f".{glob.escape(name)}.*-*-*"):
         kind, _, rest = d.name[len(name) + 2:].partition("-")
-        pid = rest.split("-", 1)[0]
-        if kind in ("staging", "old") and pid.isdigit() and d.is_dir() and not _alive(int(pid)):
-            shutil.rmtree(d, ignore_errors=True)
+        pid = dead_pid(rest.split("-", 1)[0])
+        if kind not in ("staging", "old") or pid is None or not d.is_dir():
+            continue
+        previous = d / "previous"
+        if kind == "old" and previous.is_dir() and not (parent / name).exists():
+            os.rename(previous, parent / name)
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def dead_pid(text: str) -> int | None:
+    """The pid written in a temporary name when its process is gone; None if alive or not a pid."""
+    if not text.isdigit() or len(text) > 9:
+        return None
+    pid = int(text)
+    return None if _alive(pid) else pid
 
 
 def _alive(pid: int) -> bool:
@@ -118,7 +198,14 @@ def _alive(pid: int) -> bool:
 
 
 def _umask() -> int:
-    mask = os.umask(0o022)  # reading the umask means setting it; put it straight back
+    """The process umask, read without changing it (setting it, even for a moment, races other threads)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:  # pragma: no cover - not Linux
+        pass
+    mask = os.umask(0o022)  # pragma: no cover - the fallback elsewhere
     os.umask(mask)
     return mask
 

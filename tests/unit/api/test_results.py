@@ -62,10 +62,12 @@ def test_to_dict_is_the_cli_json(flu, tmp_path):
     assert json.loads(buf.getvalue()) == json.loads(json.dumps(flu.to_dict(), default=str).replace("NaN", "null"))
 
 
-def test_results_are_frozen_and_save_is_the_only_writer(flu, tmp_path):
+def test_results_are_frozen_and_save_is_the_only_writer(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    flu = api.simulate(Scenario("mouse", "influenza"), days=20)
     with pytest.raises(dataclasses.FrozenInstanceError):
         flu.days = 3  # type: ignore[misc]
-    assert not any(tmp_path.iterdir())
+    assert not any(tmp_path.iterdir())  # computing wrote nothing, not even in the working folder
     flu.save(tmp_path / "run")
     assert {p.name for p in (tmp_path / "run").iterdir()} == {"trajectories.parquet", "readouts.json", "figure.png",
                                                                "manifest.json"}
@@ -86,7 +88,10 @@ def test_a_parameter_set_reaches_the_mechanism_and_the_manifest():
     assert fast.to_dict()["dcc_fold"]["15"] > base.to_dict()["dcc_fold"]["15"]
     assert fast.manifest["parameter_set"] == ps.to_dict()
     # overrides given on the scenario still win over the set
-    both = api.simulate(Scenario("mouse", "influenza", overrides={"K_il6": 60.0}), days=30, params=ps)
+    from reawaken.model.library.hosts import profile
+
+    default_k = profile("mouse", "influenza").spec().parameter("K_il6").value
+    both = api.simulate(Scenario("mouse", "influenza", overrides={"K_il6": default_k}), days=30, params=ps)
     assert both.to_dict()["dcc_fold"] == base.to_dict()["dcc_fold"]
 
 

@@ -18,6 +18,7 @@ temporary file in the output directory and renamed into place at the end.
 from __future__ import annotations
 
 import datetime as _dt
+import glob
 import json
 import os
 import tempfile
@@ -30,7 +31,7 @@ import numpy as np
 from ...errors import OutputError, SchemaError
 from ...vocab import DAYS_PER_YEAR, SUBTYPE_RECEPTORS
 from ..cohort_store import CohortStore
-from ..outputs import _alive, _umask, to_json
+from ..outputs import _umask, dead_pid, make_parents, to_json
 from .cdm import TABLES, CdmUrl, connect_postgres, create_table_sql, one_line, redact_url
 from .concepts import ancestor_rows, concept_id, concepts
 
@@ -100,9 +101,8 @@ def _need(cols: Mapping[str, np.ndarray], names: tuple[str, ...], what: str) -> 
 
 def _clean_dead_temps(parent: Path, name: str) -> None:
     """Remove ``.NAME.PID-*.tmp`` (and DuckDB ``.wal``) files left by a registry run whose process is gone."""
-    for tmp in parent.glob(f".{name}.*-*.tmp*"):
-        pid = tmp.name[len(name) + 2:].split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
+    for tmp in parent.glob(f".{glob.escape(name)}.*-*.tmp*"):
+        if dead_pid(tmp.name[len(name) + 2:].split("-", 1)[0]) is not None:
             tmp.unlink(missing_ok=True)
 
 
@@ -416,8 +416,9 @@ def write_registry(
     to_postgres = url.backend == "postgresql"
     target = Path("registry.duckdb") if to_postgres else Path(url.target)
     parent = target.resolve().parent
-    if not parent.is_dir():
-        raise OutputError(f"cannot write {target}: directory {parent} does not exist")
+    if not to_postgres and target.is_dir():
+        raise OutputError(f"--out {target} is a directory; give a file name such as registry.duckdb")
+    make_parents(target)  # as mkdir -p, like every --out
     if not to_postgres and target.is_dir():
         raise OutputError(f"--out {target} is a directory; give a file name such as registry.duckdb")
     stem = target.name[: -len(target.suffix)] if target.suffix else target.name
