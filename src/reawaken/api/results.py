@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from ..errors import ReawakenError
+from ..errors import OutputError, ReawakenError
 from ..tables import (
     ATTRITION,
     COHORT_ARMS,
@@ -352,7 +352,7 @@ class CohortResult(Result):
         from ..io.cohort_store import copy_store
 
         if overwrite:
-            raise ReawakenError("a cohort is saved to a new folder only; remove the old one first")
+            raise OutputError("a cohort is saved to a new folder only; remove the old one first")
         return copy_store(self.path, Path(out_dir))
 
 
@@ -437,7 +437,7 @@ class RegistryResult(Result):
                 f"{self.truth['n_persons']:,} persons")
 
     def save(self, out_dir: str | Path, *, overwrite: bool = False) -> Path:
-        raise ReawakenError("a registry is written where write_registry(..., out=...) was told; it has no save()")
+        raise OutputError("a registry is written where write_registry(..., out=...) was told; it has no save()")
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -556,4 +556,4 @@ class DemoResult(Result):
         return f"{self.targets_passed}/{len(self.targets)} calibration targets met; report {self.path / 'report.html'}"
 
     def save(self, out_dir: str | Path, *, overwrite: bool = False) -> Path:
-        raise ReawakenError(f"the demo writes its report where it was told ({self.path}); it has no save()")
+        raise OutputError(f"the demo writes its report where it was told ({self.path}); it has no save()")
