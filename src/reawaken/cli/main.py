@@ -69,7 +69,6 @@ def _assignment(text: str) -> tuple[str, float]:
 
 def build_parser() -> argparse.ArgumentParser:
     from ..model.library.hosts import HOSTS, VIRUSES
-    from ..scenarios import REGISTRY
 
     p = _Parser(prog="reawaken", description="Respiratory infections, IL-6 and dormant lung DCCs.")
     p.add_argument("--version", action="version", version=f"reawaken {__version__}")
@@ -91,17 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--json", action="store_true", help="print a JSON summary instead of text")
 
     s = sub.add_parser("simulate", help="simulate one host/virus/intervention scenario")
-    s.add_argument("--host", choices=HOSTS, default="mouse", help="host parameter set (default mouse)")
-    s.add_argument("--virus", choices=VIRUSES, default="influenza",
-                   help="virus (default influenza; none = uninfected PBS control)")
-    s.add_argument("--intervention", action="append", default=[], metavar="NAME[:key=value,...]",
-                   help=f"repeatable; NAME one of: {', '.join(REGISTRY)} (settings: see README)")
-    s.add_argument("--infection-days", type=_days_list, default=(0.0,), metavar="D1,D2,...",
-                   help="days of infection (default 0)")
-    s.add_argument("--set", action="append", type=_assignment, default=[], metavar="PARAM=VALUE",
-                   help="override a parameter (see `reawaken params`)")
-    s.add_argument("--cross-reactivity", type=_fraction, default=0.01, metavar="F",
-                   help="share of neutralising titre acting on each later infection's strain (default 0.01)")
+    _add_scenario_args(s)
     s.add_argument("--days", type=_positive, default=270.0, help="horizon in days (default 270)")
     s.add_argument("--out", type=Path, required=True, help="output directory (new or empty)")
     s.add_argument("--overwrite", action="store_true", help="replace an existing non-empty --out (default: refuse it)")
@@ -114,16 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="clone size that counts as a lesion (default 50 cells)")
 
     x = sub.add_parser("export-sbml", help="write the scenario as SBML Level 3 (validated with libsbml)")
-    x.add_argument("--host", choices=HOSTS, default="mouse", help="host parameter set (default mouse)")
-    x.add_argument("--virus", choices=VIRUSES, default="influenza", help="virus (default influenza)")
-    x.add_argument("--intervention", action="append", default=[], metavar="NAME[:key=value,...]",
-                   help=f"repeatable; NAME one of: {', '.join(REGISTRY)}")
-    x.add_argument("--infection-days", type=_days_list, default=(0.0,), metavar="D1,D2,...",
-                   help="days of infection (default 0)")
-    x.add_argument("--set", action="append", type=_assignment, default=[], metavar="PARAM=VALUE",
-                   help="override a parameter (see `reawaken params`)")
-    x.add_argument("--cross-reactivity", type=_fraction, default=0.01, metavar="F",
-                   help="share of neutralising titre acting on each later infection's strain (default 0.01)")
+    _add_scenario_args(x)
     x.add_argument("-o", "--out", type=Path, required=True, help="SBML file to write")
     x.add_argument("--overwrite", action="store_true", help="replace an existing file (default: refuse it)")
 
@@ -138,6 +118,24 @@ def build_parser() -> argparse.ArgumentParser:
     _add_cohort_command(sub)
     _add_registry_commands(sub)
     return p
+
+
+def _add_scenario_args(p: argparse.ArgumentParser) -> None:
+    """The options that describe one scenario (``simulate`` and ``export-sbml``)."""
+    from ..model.library.hosts import HOSTS, VIRUSES
+    from ..scenarios import REGISTRY
+
+    p.add_argument("--host", choices=HOSTS, default="mouse", help="host parameter set (default mouse)")
+    p.add_argument("--virus", choices=VIRUSES, default="influenza",
+                   help="virus (default influenza; none = uninfected PBS control)")
+    p.add_argument("--intervention", action="append", default=[], metavar="NAME[:key=value,...]",
+                   help=f"repeatable; NAME one of: {', '.join(REGISTRY)} (settings: see README)")
+    p.add_argument("--infection-days", type=_days_list, default=(0.0,), metavar="D1,D2,...",
+                   help="days of infection (default 0)")
+    p.add_argument("--set", action="append", type=_assignment, default=[], metavar="PARAM=VALUE",
+                   help="override a parameter (see `reawaken params`)")
+    p.add_argument("--cross-reactivity", type=_fraction, default=0.01, metavar="F",
+                   help="share of neutralising titre acting on each later infection's strain (default 0.01)")
 
 
 def _arm_list(text: str) -> tuple[str, ...]:

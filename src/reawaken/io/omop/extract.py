@@ -24,13 +24,14 @@ _IN = "IN (SELECT UNNEST(CAST(:{0} AS BIGINT[])))"
 
 # The study population: first cohort record, index = later of it and study_start, the observation
 # period containing the index, the first outcome record (condition studies) and the first death.
-_COHORT_CTE = """
+_ENTRY_CTE = """
 WITH entry AS (
   SELECT person_id, MIN(condition_start_date) AS entry_date
   FROM condition_occurrence
   WHERE condition_concept_id {cohort_in}
   GROUP BY person_id
-),
+)"""
+_COHORT_CTE = _ENTRY_CTE + """,
 base AS (
   SELECT person_id, entry_date,
          CASE WHEN entry_date > CAST(:study_start AS DATE) THEN entry_date ELSE CAST(:study_start AS DATE) END
@@ -47,13 +48,7 @@ obs AS (
 )
 """
 
-_ENTRY_COUNTS_SQL = """
-WITH entry AS (
-  SELECT person_id, MIN(condition_start_date) AS entry_date
-  FROM condition_occurrence
-  WHERE condition_concept_id {cohort_in}
-  GROUP BY person_id
-)
+_ENTRY_COUNTS_SQL = _ENTRY_CTE + """
 SELECT COUNT(*) AS n_target,
        COALESCE(SUM(CASE WHEN entry_date <= CAST(:latest_entry AS DATE) THEN 1 ELSE 0 END), 0) AS n_entry
 FROM entry
