@@ -15,7 +15,7 @@ from reawaken.cli.main import main  # noqa: E402
 
 PG_URL = os.environ.get("REAWAKEN_TEST_POSTGRES_URL")
 
-__all__ = ["PG_URL", "run_error", "tree_hash", "write_cohort"]
+__all__ = ["PG_URL", "edited_study", "run_error", "tree_hash", "write_cohort"]
 
 
 def tree_hash(path: Path) -> str:
@@ -42,3 +42,16 @@ def run_error(capsys, *argv: str) -> str:
     assert err.count("\n") == 1 and err.endswith("\n"), err
     assert "Traceback" not in err and "Traceback" not in out
     return err
+
+
+def edited_study(tmp_path: Path, base: str = "flatiron-style", **edits: str) -> Path:
+    """A shipped study with text replaced (each ``old`` must occur), written to ``tmp_path/study.toml``."""
+    from importlib import resources
+
+    text = resources.files("reawaken.io.omop").joinpath("studies", f"{base}.toml").read_text()
+    for old, new in edits.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    path = tmp_path / "study.toml"
+    path.write_text(text)
+    return path

@@ -11,12 +11,11 @@ analysis-level cases build :class:`SurvivalData` by hand, so each condition is e
 from __future__ import annotations
 
 import shutil
-from importlib import resources
 
 import duckdb
 import numpy as np
 import pytest
-from hostile_helpers import run_error, tree_hash
+from hostile_helpers import edited_study, run_error, tree_hash
 
 from reawaken import api
 from reawaken.analysis import SurvivalData, analyze_survival
@@ -27,14 +26,7 @@ LUNG_METS = 254591
 T_CATEGORY = 2000000001
 
 
-def _study(tmp_path, base="flatiron-style", **edits):
-    text = resources.files("reawaken.io.omop").joinpath("studies", f"{base}.toml").read_text()
-    for old, new in edits.items():
-        assert old in text, old
-        text = text.replace(old, new)
-    path = tmp_path / "study.toml"
-    path.write_text(text)
-    return path
+_study = edited_study
 
 
 def _cdm(small_registry, tmp_path, *sql):

@@ -8,12 +8,11 @@ listing 200,000 unknown concept ids was 1.8 MB long.
 from __future__ import annotations
 
 import re
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pytest
-from hostile_helpers import run_error, tree_hash
+from hostile_helpers import edited_study, run_error, tree_hash
 
 from reawaken.errors import ScenarioError
 from reawaken.experiments.run import MAX_DAYS, output_times
@@ -30,14 +29,7 @@ def _error_without_output(capsys, tmp_path, *argv) -> str:
     return line
 
 
-def _study(tmp_path, **edits):
-    text = resources.files("reawaken.io.omop").joinpath("studies", "flatiron-style.toml").read_text()
-    for old, new in edits.items():
-        assert old in text, old
-        text = text.replace(old, new)
-    path = tmp_path / "study.toml"
-    path.write_text(text)
-    return path
+_study = edited_study
 
 
 def test_the_limits_are_the_documented_ones():

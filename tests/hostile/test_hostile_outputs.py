@@ -155,3 +155,12 @@ def test_the_readmes_cohort_out_works_from_an_empty_folder(tmp_path, monkeypatch
     assert (tmp_path / "runs" / "c1" / "summary.json").is_file()
     assert main(["registry", "--cohort", "runs/c1", "--out", "registry.duckdb"]) == 0
     assert (tmp_path / "registry.duckdb").is_file()  # `--cdm registry.duckdb` is this file (README)
+
+
+@pytest.mark.parametrize("assignment, named", [("K_il66=1", "did you mean K_il6"), ("K_il6=-1", "outside its bounds"),
+                                               ("K_il6=nan", "finite")])
+def test_cohort_set_refuses_bad_parameters_before_writing(tmp_path, capsys, assignment, named):
+    out = tmp_path / "c"
+    err = run_error(capsys, "cohort", "--n", "100", "--set", assignment, "--out", out)
+    assert named in err
+    assert not out.exists() and list(tmp_path.iterdir()) == []
