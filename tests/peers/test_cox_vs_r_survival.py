@@ -34,11 +34,13 @@ RTOL = 1e-6  # issue 5: "agree ... to 1e-6 (relative)"; observed agreement is ~1
 R_SCRIPT = r"""
 if (!requireNamespace("survival", quietly = TRUE)) quit(status = 3)
 suppressPackageStartupMessages(library(survival))
-for (f in commandArgs(trailingOnly = TRUE)) {
+args <- commandArgs(trailingOnly = TRUE)
+ties <- args[1]
+for (f in args[-1]) {
   d <- read.csv(f)
   xs <- grep("^x[0-9]+$", names(d), value = TRUE)
   form <- as.formula(paste("Surv(start, stop, event) ~", paste(xs, collapse = " + "), "+ cluster(person)"))
-  fit <- coxph(form, data = d, ties = "breslow", control = coxph.control(eps = 1e-12, iter.max = 100))
+  fit <- coxph(form, data = d, ties = ties, control = coxph.control(eps = 1e-12, iter.max = 100))
   fmt <- function(v) paste(sprintf("%.17g", v), collapse = ",")
   writeLines(c(fmt(coef(fit)), fmt(sqrt(diag(fit$naive.var))), fmt(sqrt(diag(fit$var))),
                fmt(fit$loglik[2]), fmt(fit$nevent), fmt(fit$iter)), sub("\\.csv$", ".out", f))
@@ -52,8 +54,9 @@ def _unavailable(message: str) -> None:
     pytest.skip(message)
 
 
-def r_coxph(datasets: dict[str, tuple], workdir: Path) -> dict[str, dict[str, np.ndarray]]:
-    """Fit every data set (start, stop, event, x, person) in one Rscript run; R's results by name."""
+def r_coxph(datasets: dict[str, tuple], workdir: Path, ties: str = "breslow") -> dict[str, dict[str, np.ndarray]]:
+    """Fit every data set (start, stop, event, x, person) in one Rscript run with ``ties`` ("breslow" or
+    "efron"); R's results by name."""
     rscript = shutil.which("Rscript")
     if rscript is None:
         _unavailable("Rscript not found")
@@ -65,7 +68,7 @@ def r_coxph(datasets: dict[str, tuple], workdir: Path) -> dict[str, dict[str, np
         np.savetxt(path, table, fmt="%.17g", delimiter=",", header=",".join(cols), comments="")
         files.append(path)
     (workdir / "fit.R").write_text(R_SCRIPT)
-    proc = subprocess.run([rscript, "--vanilla", str(workdir / "fit.R"), *map(str, files)],
+    proc = subprocess.run([rscript, "--vanilla", str(workdir / "fit.R"), ties, *map(str, files)],
                           capture_output=True, text=True, timeout=300)
     if proc.returncode == 3:
         _unavailable("R's survival package is not installed")

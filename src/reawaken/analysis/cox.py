@@ -2,7 +2,8 @@
 
 Estimator contract (design principle 9): settings in ``__init__``, learning in ``fit``, results as
 ``name_`` attributes and ``summary``. Ties: Breslow's approximation (the default of SAS PHREG, an option in
-R ``coxph`` and statsmodels ``PHReg``); with tie-free event times it equals Efron's. Standard errors:
+R ``coxph`` and statsmodels ``PHReg``) or Efron's (R ``coxph``'s default), equal with tie-free event
+times; both checked against R ``survival::coxph`` (``tests/peers``). Standard errors:
 model-based (inverse information) and, when ``cluster`` is given, the robust sandwich of Lin & Wei
 (1989) summed within clusters (persons contribute several rows).
 
@@ -28,6 +29,8 @@ from scipy import stats
 
 from .._typing import FloatArray
 from ..errors import ReawakenError, StatisticalWarning
+
+TIES = ("breslow", "efron")
 
 
 class ConvergenceError(ReawakenError, RuntimeError):
@@ -88,6 +91,8 @@ class CoxPH:
     Parameters
     ----------
     alpha : 1 - confidence level of the reported intervals.
+    ties : ``"breslow"`` (default) or ``"efron"`` (R ``coxph``'s default; Efron 1977): how events tied at
+        one time share the risk set. Identical without ties.
     tol : convergence tolerance on the Newton step (max absolute change in beta).
     max_iter : Newton iterations before :class:`ConvergenceError`.
 
@@ -96,9 +101,12 @@ class CoxPH:
     params_, bse_, bse_model_, cov_, hazard_ratios_, loglik_, n_obs_, n_events_, n_clusters_, summary
     """
 
-    def __init__(self, *, alpha: float = 0.05, tol: float = 1e-10, max_iter: int = 50) -> None:
+    def __init__(self, *, alpha: float = 0.05, ties: str = "breslow", tol: float = 1e-10, max_iter: int = 50) -> None:
         if not 0 < alpha < 1:
             raise ValueError(f"alpha must be in (0, 1), got {alpha!r}")
+        if ties not in TIES:
+            raise ValueError(f"ties must be one of {TIES}, got {ties!r}")
+        self.ties = ties
         self.alpha = alpha
         self.tol = tol
         self.max_iter = max_iter
@@ -156,25 +164,64 @@ class CoxPH:
         xs, los, his = kern.take_rows(x, order), lo[order], hi[order]
 
         eta, w, f = np.empty(order.size), np.empty(order.size), np.empty(order.size)  # reused buffers
+        efron = self.ties == "efron"
+        if efron:
+            # Efron: the d_j events tied at t_j leave the risk set gradually: the l-th of them (l = 0..d_j-1)
+            # sees the risk-set sums minus l/d_j of the tied events' sums (E0_j, E1_j). One (j, l) pair per
+            # event; with no ties every l is 0 and this is Breslow.
+            ev_sorted = np.flatnonzero(event[order])  # event rows are at risk at their own time: all in order
+            j_ev = his[ev_sorted] - 1
+            x_ev = xs[ev_sorted]
+            j_pair = np.repeat(np.arange(m), d.astype(np.int64))
+            frac = (np.arange(j_pair.size) - np.repeat(np.cumsum(d) - d, d.astype(np.int64))) / d[j_pair]
 
-        def evaluate(beta: FloatArray) -> tuple[float, FloatArray, FloatArray, FloatArray, FloatArray]:
-            """At beta: max linear predictor, S0, xbar, score, information (Breslow); fills w (rows in order)."""
+        def by_time(values: FloatArray, weights: FloatArray | None = None, index: np.ndarray | None = None) -> FloatArray:
+            """Sums of ``values`` (per pair or event) into the m event times, column by column."""
+            idx = j_pair if index is None else index
+            v = values if weights is None else values * (weights if values.ndim == 1 else weights[:, None])
+            if v.ndim == 1:
+                return np.bincount(idx, v, minlength=m)
+            return np.stack([np.bincount(idx, v[:, c], minlength=m) for c in range(v.shape[1])], axis=1) \
+                if v.shape[1] else np.zeros((m, 0))
+
+        def evaluate(beta: FloatArray) -> tuple[float, FloatArray, FloatArray, FloatArray, tuple[FloatArray, ...]]:
+            """At beta: max linear predictor, log-likelihood, score, information, and the increments of the
+            robust variance (dLambda_j, xbar dLambda_j, the event terms' mean xbar_j, the Efron corrections
+            of the tied events); fills w (rows in order)."""
             eta_max = kern.linear_predictor(xs, beta, eta)
             s = kern.risk_set_sums(los, his, xs, eta, eta_max, m, w)
             s0 = s[:, 0]
-            xbar = s[:, 1:] / s0[:, None]
-            grad = x_event_sum - d @ xbar
-            c_lam = np.concatenate([[0.0], np.cumsum(d / s0)])
+            if not efron:
+                xbar = s[:, 1:] / s0[:, None]
+                grad = x_event_sum - d @ xbar
+                dlam = d / s0
+                c_lam = np.concatenate([[0.0], np.cumsum(dlam)])
+                kern.span_weights(los, his, w, c_lam, f)
+                info = _gram(xs, f) - (d[:, None] * xbar).T @ xbar
+                loglik = float(x_event_sum @ beta - (d * (np.log(s0) + eta_max)).sum())
+                return eta_max, loglik, grad, info, (dlam, xbar * dlam[:, None], xbar, None, None)
+            w_ev = w[ev_sorted]
+            e0, e1 = by_time(w_ev, index=j_ev), by_time(x_ev, w_ev, index=j_ev)
+            den = s0[j_pair] - frac * e0[j_pair]
+            xbar_pair = (s[j_pair, 1:] - frac[:, None] * e1[j_pair]) / den[:, None]
+            grad = x_event_sum - xbar_pair.sum(axis=0)
+            lam = by_time(1.0 / den)  # A_j = sum_l 1/den_jl: each row at risk at t_j counts fully ...
+            lam_tied = by_time(frac / den)  # ... less l/d_j for the tied events themselves
+            c_lam = np.concatenate([[0.0], np.cumsum(lam)])
             kern.span_weights(los, his, w, c_lam, f)
-            info = _gram(xs, f) - (d[:, None] * xbar).T @ xbar
-            return eta_max, s0, xbar, grad, info
+            info = _gram(xs, f) - _gram(x_ev, w_ev * lam_tied[j_ev]) - xbar_pair.T @ xbar_pair
+            loglik = float(x_event_sum @ beta - np.log(den).sum() - j_pair.size * eta_max)
+            xlam = by_time(xbar_pair, 1.0 / den)
+            xbar_event = by_time(xbar_pair) / d[:, None]  # each event's term: x minus the mean over l of xbar_jl
+            xlam_tied = by_time(xbar_pair, frac / den)
+            return eta_max, loglik, grad, info, (lam, xlam, xbar_event, lam_tied, xlam_tied)
 
         beta = np.zeros(p)
         n_iter = 0
         while n_iter < self.max_iter:
             n_iter += 1
             with np.errstate(all="ignore"):  # checked below: an overshooting step must not raise here
-                *_, grad, info = evaluate(beta)
+                _, _, grad, info, _ = evaluate(beta)
             if not (np.all(np.isfinite(grad)) and np.all(np.isfinite(info))):
                 # A Newton step overshot into overflow: the likelihood has no finite maximum along it.
                 worst = (self.names_[int(np.argmax(np.abs(beta)))],)
@@ -196,7 +243,7 @@ class CoxPH:
                                    f"coefficient: {worst[0]}; check for separation: a covariate that predicts "
                                    "events perfectly)", terms=worst, kind="not_converged")
         with np.errstate(all="ignore"):  # at a boundary estimate (separation) the callers check finiteness
-            eta_max, s0, xbar, _, info = evaluate(beta)
+            _, loglik, _, info, (dlam, xdlam, xbar, lam_tied, xlam_tied) = evaluate(beta)
         try:
             cov_model = np.linalg.inv(info)
         except np.linalg.LinAlgError:
@@ -206,21 +253,27 @@ class CoxPH:
                                    kind="singular") from None
         self.n_iter_ = n_iter
         self.params_ = beta
-        self.loglik_ = float(x_event_sum @ beta - (d * (np.log(s0) + eta_max)).sum())
+        self.loglik_ = loglik
         with np.errstate(invalid="ignore"):  # NaN, not a warning, when a boundary estimate has no variance
             self.bse_model_ = np.sqrt(np.diag(cov_model))
         self.n_obs_ = n
         self.n_events_ = int(d.sum())
         if cluster is not None:
-            # Lin & Wei (1989) score residuals with Breslow increments dLambda_j = d_j / S0_j (on the
-            # shifted scale of w, so w * dLambda is scale-free), summed within clusters in compiled code.
+            # Lin & Wei (1989) score residuals with hazard increments dLambda_j (Breslow: d_j / S0_j; Efron:
+            # sum_l 1/den_jl) on the shifted scale of w (so w * dLambda is scale-free), summed within clusters
+            # in compiled code.
             codes, n_clusters = _cluster_codes(cluster)
             w_rows = np.zeros(n)  # weights back in row order (person order: the cluster sums stay local)
             w_rows[order] = w  # rows never at risk keep weight 0: their residual is 0
-            dlam = d / s0
             c_lam = np.concatenate([[0.0], np.cumsum(dlam)])
-            c_xlam = np.vstack([np.zeros((1, p)), np.cumsum(xbar * dlam[:, None], axis=0)])
+            c_xlam = np.vstack([np.zeros((1, p)), np.cumsum(xdlam, axis=0)])
             u = kern.cluster_scores(lo, hi, event, x, w_rows, c_lam, c_xlam, xbar, codes, n_clusters)
+            if lam_tied is not None:
+                # Efron: at its own time a tied event counted only (1 - l/d_j) in the l-th term; give back
+                # w_k (x_k sum_l (l/d_j)/den_jl - sum_l (l/d_j) xbar_jl/den_jl).
+                rows_ev = order[ev_sorted]
+                corr = w_rows[rows_ev, None] * (x[rows_ev] * lam_tied[j_ev, None] - xlam_tied[j_ev])
+                np.add.at(u, codes[rows_ev], corr)
             self.cov_ = cov_model @ (u.T @ u) @ cov_model
             self.n_clusters_ = n_clusters
         else:

@@ -138,7 +138,8 @@ def _curve(km: KaplanMeier, max_points: int = 400) -> dict[str, list[float]]:
             "at_risk": km.at_risk_[idx].tolist()}
 
 
-def analyze_survival(data: SurvivalData, windows_days: Sequence[float], *, alpha: float = 0.05) -> dict[str, Any]:
+def analyze_survival(data: SurvivalData, windows_days: Sequence[float], *, alpha: float = 0.05,
+                     ties: str = "breslow") -> dict[str, Any]:
     """Fit the study: time-varying Cox, KM / Simon–Makuch curves, incidence by window. Returns a JSON-able dict.
 
     ``hazard_ratios`` lists ``{term, coef, se, se_model, hr, ci_low, ci_high, p}`` with robust (person-
@@ -169,7 +170,7 @@ def analyze_survival(data: SurvivalData, windows_days: Sequence[float], *, alpha
     x = x[:, keep]
     _check_before_fit(rows, x, kept_names, window_terms)
     try:
-        fit = CoxPH(alpha=alpha).fit(rows.start, rows.stop, rows.event, x, names=kept_names, cluster=rows.person)
+        fit = CoxPH(alpha=alpha, ties=ties).fit(rows.start, rows.stop, rows.event, x, names=kept_names, cluster=rows.person)
     except ConvergenceError as exc:
         what = ("are collinear (one is a combination of the others) or constant among the rows at risk"
                 if exc.kind == "singular" else "did not converge (separation: the term predicts events perfectly)")
@@ -198,7 +199,7 @@ def analyze_survival(data: SurvivalData, windows_days: Sequence[float], *, alpha
         "n_persons": int(n), "n_events": int(data.event.sum()), "n_rows": int(rows.start.size),
         "person_years": float(data.exit_day.sum() / DAYS_PER_YEAR),
         "n_infection_episodes": int(data.infection_day.size),
-        "ties": "breslow", "se": "robust (Lin-Wei sandwich, clustered by person)", "alpha": alpha,
+        "ties": ties, "se": "robust (Lin-Wei sandwich, clustered by person)", "alpha": alpha,
         "windows_days": list(rows.edges), "dropped_terms": [t for t, k in zip(terms, keep) if not k],
         "hazard_ratios": hrs,
         "cox": {"n_rows": fit.n_obs_, "n_events": fit.n_events_, "n_clusters": fit.n_clusters_,

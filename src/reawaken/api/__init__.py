@@ -20,7 +20,11 @@ function               takes                                             returns
 from ..model.params import ParameterSet
 from .cohort import DEFAULT_CHUNK, run_cohort, run_cohorts
 from .demo import run_demo
+from .registry import (
+    CdmCheckResult as CdmCheckResult,  # not yet in __all__: tests/unit/test_namespace.py pins it
+)
 from .registry import analyze, write_registry
+from .registry import check_cdm as check_cdm
 from .results import (
     AnalysisResult,
     CohortBatchResult,

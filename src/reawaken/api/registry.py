@@ -4,10 +4,49 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..io import build_manifest
 from .results import AnalysisResult, CohortResult, RegistryResult
+
+
+def _schemas(cdm_schema: str | None, vocab_schema: str | None, results_schema: str | None) -> Any:
+    from ..io.omop.cdm import Schemas
+
+    return Schemas(cdm_schema, vocab_schema, results_schema)
+
+
+@dataclass(frozen=True)
+class CdmCheckResult:
+    """What a study will and will not find in a CDM (``reawaken cdm-check``): ``report`` is plain data."""
+
+    report: dict[str, Any]
+
+    @property
+    def ready(self) -> bool:
+        return bool(self.report["ready"])
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.report)
+
+    def lines(self) -> list[str]:
+        from ..io.omop.conformance import format_report
+
+        return format_report(self.report)
+
+    def __repr__(self) -> str:
+        return f"CdmCheckResult({self.report['cdm']!r}, ready={self.ready})"
+
+
+def check_cdm(cdm: str | Path, *, cdm_schema: str | None = None, vocab_schema: str | None = None,
+              results_schema: str | None = None) -> CdmCheckResult:
+    """Compare the CDM at ``cdm`` (read-only) with the official OHDSI DDL of its version and list what the
+    studies read: tables, columns, row counts, vocabulary, shipped concept ids present."""
+    from ..io.omop.conformance import cdm_check
+
+    return CdmCheckResult(cdm_check(str(cdm), schemas=_schemas(cdm_schema, vocab_schema, results_schema)))
 
 
 def write_registry(cohort: CohortResult | str | Path, out: Path | str, *, arm: str | None = None, seed: int = 0,
@@ -60,12 +99,17 @@ def _registry_truth(cdm: str) -> dict[str, float] | None:
                           "registry run or delete it to analyse without the planted marks") from None
 
 
-def analyze(cdm: str | Path | RegistryResult, study: str | Path, *, alpha: float = 0.05) -> AnalysisResult:
+def analyze(cdm: str | Path | RegistryResult, study: str | Path, *, alpha: float = 0.05, ties: str | None = None,
+            cdm_schema: str | None = None, vocab_schema: str | None = None,
+            results_schema: str | None = None) -> AnalysisResult:
     """Run a study (TOML file or shipped name: ukb-style, flatiron-style, planted-check) on a CDM
     (``duckdb:///path``, a path, ``postgresql://...`` or a :class:`RegistryResult`).
 
-    The CDM is opened read-only; the population is selected in SQL; then a time-varying Cox model (Breslow
-    ties, person-clustered robust SEs), Kaplan-Meier curves and incidence by window, at level ``1 - alpha``.
+    The CDM is opened read-only; the population is selected in SQL; then a time-varying Cox model
+    (``ties``: ``"breslow"`` or ``"efron"``, default the study's ``ties``, else Breslow; person-clustered
+    robust SEs), Kaplan-Meier curves and incidence by window, at level ``1 - alpha``. ``cdm_schema``,
+    ``vocab_schema`` and ``results_schema`` say where the clinical, vocabulary and ``cohort`` tables are
+    (vocabulary and results default to the CDM schema). Nothing is ever written into the database.
     """
     from ..analysis import analyze_survival
     from ..errors import ConfigError
@@ -77,13 +121,19 @@ def analyze(cdm: str | Path | RegistryResult, study: str | Path, *, alpha: float
     started = time.perf_counter()
     url = cdm.target if isinstance(cdm, RegistryResult) else str(cdm)
     spec = load_study(study)
-    data, info = extract_study(url, spec)
-    result = analyze_survival(data, spec.windows_days, alpha=float(alpha))
+    if ties is not None and ties not in ("breslow", "efron"):
+        raise ConfigError(f"ties must be 'breslow' or 'efron', got {ties!r}")
+    ties = ties or spec.ties
+    data, info = extract_study(url, spec, schemas=_schemas(cdm_schema, vocab_schema, results_schema))
+    result = analyze_survival(data, spec.windows_days, alpha=float(alpha), ties=ties)
+    if info.get("warnings"):
+        result["warnings"] = info["warnings"]
     shown = redact_url(url)  # results and manifests never hold a password
     result = {"study": spec.name, "cdm": {"url": shown, **info}, **result}
     truth = _registry_truth(url)
     if truth:
         result["planted"] = truth
-    manifest = build_manifest(command="analyze", settings={"study": spec.as_dict(), "cdm": shown, "alpha": alpha})
+    manifest = build_manifest(command="analyze", settings={"study": spec.as_dict(), "cdm": shown, "alpha": alpha,
+                                                                "ties": ties, "schemas": info.get("schemas")})
     elapsed = round(time.perf_counter() - started, 3)
     return AnalysisResult(result, spec.as_dict(), manifest, elapsed)

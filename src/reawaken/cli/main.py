@@ -117,7 +117,22 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--json", action="store_true", help="print the schema as one JSON list")
     _add_cohort_command(sub)
     _add_registry_commands(sub)
+    _add_serve_command(sub)
     return p
+
+
+def _add_serve_command(sub: argparse._SubParsersAction) -> None:
+    w = sub.add_parser("serve", help="the local web dashboard (needs the 'web' extra: pip install 'reawaken[web]')",
+                       description="Serves the dashboard and its JSON API (/openapi.json). Binds 127.0.0.1 by default; "
+                       "any other --host needs a token (printed, or given with --token).")
+    w.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    w.add_argument("--port", type=_number(int, lambda v: 0 < v < 65536, "must be a port 1-65535"), default=8765,
+                   help="port (default 8765)")
+    w.add_argument("--token", default=None, help="access token when binding beyond loopback (default: a new random one)")
+    w.add_argument("--registry-dir", type=Path, default=None, help="folder of `reawaken analyze --out` folders to show")
+    w.add_argument("--data-dir", type=Path, default=None, help="folder for cohort jobs (default: a new temporary one)")
+    w.add_argument("--max-cohort-n", type=_count, default=20_000, help="largest cohort a job may ask for (default 20000)")
+    w.add_argument("--workers", type=_count, default=1, help="cohort jobs run at once (default 1)")
 
 
 def _add_scenario_args(p: argparse.ArgumentParser) -> None:
@@ -189,6 +204,36 @@ def _add_registry_commands(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--out", type=Path, required=True, help="output directory (new or empty)")
     a.add_argument("--overwrite", action="store_true", help="replace an existing non-empty --out (default: refuse it)")
     a.add_argument("--json", action="store_true", help="print n_persons, n_events, hazard_ratios as one JSON object")
+    a.add_argument("--ties", choices=("breslow", "efron"), default=None, metavar="breslow|efron",
+                   help="tied event times in the Cox model (default: the study's ties, else breslow)")
+    _add_schema_options(a)
+
+    k = sub.add_parser("cdm-check", help="what a study will and will not find in an OMOP CDM (read-only)",
+                       description="Compares the CDM with the official OHDSI DDL of its version and lists what "
+                       "reawaken's studies read: tables, columns, row counts, vocabulary. Exit 0 when a study "
+                       "can run, 1 when something it needs is missing, 2 when the CDM cannot be opened.")
+    k.add_argument("cdm", help="a DuckDB file path (or duckdb:///absolute/path.duckdb) or postgresql://user@host:port/db")
+    _add_schema_options(k)
+    k.add_argument("--json", action="store_true", help="print the report as one JSON object")
+
+
+class _KeepHyphens(argparse.HelpFormatter):
+    """Help text wrapped without breaking at hyphens: names such as flatiron-style and --cdm-schema stay whole
+    (the schema options widen the option column, which made argparse split them)."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        import textwrap
+
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
+
+
+def _add_schema_options(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = _KeepHyphens
+    parser.add_argument("--cdm-schema", default=None, metavar="NAME", help="schema of the clinical tables (default: DuckDB main / "
+                        "the URL's ?schema= / PostgreSQL search_path)")
+    parser.add_argument("--vocab-schema", default=None, metavar="NAME", help="schema of the vocabulary tables (default: --cdm-schema)")
+    parser.add_argument("--results-schema", default=None, metavar="NAME",
+                        help="schema of the cohort table read by cohort_definition_id (default: --cdm-schema)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -257,6 +302,8 @@ def _dispatch(args: argparse.Namespace) -> int:
     from .. import api
     from ..io.outputs import to_json
 
+    if args.command == "serve":
+        return _run_serve(args)
     if args.command == "export-sbml":
         scenario = _scenario(args)
         if args.out.exists() and not args.overwrite:
@@ -314,6 +361,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
     if args.command in ("registry", "analyze"):
         return _run_registry(args)
+    if args.command == "cdm-check":
+        return _run_cdm_check(args)
     if args.command == "cohort":
         return _run_cohort(args)
     if args.command == "config":
@@ -327,6 +376,29 @@ def _dispatch(args: argparse.Namespace) -> int:
                 print(f"{r['name']:14s} {r['value']:<12.4g} {r['unit']:24s} {r['source']}")
         return 0
     raise AssertionError(args.command)
+
+
+def _run_serve(args: argparse.Namespace) -> int:
+    import secrets
+
+    try:
+        import uvicorn
+
+        from ..dashboard import Settings, create_app
+    except ImportError as exc:
+        return _fail(f"the dashboard needs the 'web' extra ({exc.name} is missing): pip install 'reawaken[web]'")
+    settings = Settings(host=args.host, data_dir=args.data_dir, registry_dir=args.registry_dir,
+                        max_cohort_n=args.max_cohort_n, workers=args.workers)
+    if not settings.loopback:
+        settings.token = args.token or secrets.token_urlsafe(24)
+    elif args.token:
+        settings.token = args.token
+    query = f"/?token={settings.token}" if settings.token else "/"
+    print(f"reawaken dashboard on http://{args.host}:{args.port}{query} (research use only; Ctrl-C stops it)")
+    if settings.token:
+        print(f"token: {settings.token}  (scripts: Authorization: Bearer TOKEN)")
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning")
+    return 0
 
 
 def _print_schema(args: argparse.Namespace) -> int:
@@ -416,7 +488,8 @@ def _run_registry(args: argparse.Namespace) -> int:
                   + f"; truth in {folder} ({', '.join(f.name for f in truth)})")
         return 0
     _check_out_parent(args.out, args.overwrite)
-    analysis = api.analyze(args.cdm, args.study, alpha=args.alpha)
+    analysis = api.analyze(args.cdm, args.study, alpha=args.alpha, ties=args.ties, cdm_schema=args.cdm_schema,
+                           vocab_schema=args.vocab_schema, results_schema=args.results_schema)
     analysis.save(args.out, overwrite=args.overwrite)
     result = analysis.to_dict()
     if args.json:
@@ -427,6 +500,19 @@ def _run_registry(args: argparse.Namespace) -> int:
         for h in result["hazard_ratios"]:
             print(f"  {h['term']:24s} HR {h['hr']:.3f} ({h['ci_low']:.3f}-{h['ci_high']:.3f}) p={h['p']:.3g}")
     return 0
+
+
+def _run_cdm_check(args: argparse.Namespace) -> int:
+    from .. import api
+    from ..io.outputs import to_json
+
+    report = api.check_cdm(args.cdm, cdm_schema=args.cdm_schema, vocab_schema=args.vocab_schema,
+                           results_schema=args.results_schema)
+    if args.json:
+        print(to_json(report.to_dict(), indent=None))
+    else:
+        print("\n".join(report.lines()))
+    return 0 if report.ready else 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,8 +1,9 @@
-"""OMOP CDM v5.4: the tables reawaken writes and reads, and read-only connections to DuckDB or PostgreSQL.
+"""OMOP CDM v5.3/v5.4: the tables reawaken writes and reads, and read-only connections to DuckDB or PostgreSQL.
 
-Column names and types follow the OHDSI CDM v5.4 DDL (``OMOP_CDM_duckdb_5.4_ddl.sql`` /
-``OMOP_CDM_postgresql_5.4_ddl.sql``) for the tables used here; a CDM from another tool may have more
-tables, more columns and nulls in optional fields, none of which the analysis needs.
+Column names and types are those of the official OHDSI DDL, vendored unchanged in ``ddl/``
+(``OMOPCDM_duckdb_5.4_ddl.sql`` / ``OMOPCDM_postgresql_5.4_ddl.sql`` and the 5.3 files, from
+OHDSI/CommonDataModel ``inst/ddl``); a CDM from another tool may have more tables, more columns and nulls
+in optional fields, none of which the analysis needs.
 
 All SQL is parameterised: values travel as parameters, never spliced into text. Identifiers (table and
 column names) come from the declarations below, never from user input.
@@ -22,6 +23,7 @@ from urllib.parse import unquote, urlparse
 import numpy as np
 
 from ...errors import ReawakenError, SchemaError
+from ._ddl import ddl_tables
 
 CDM_VERSIONS = ("v5.4", "5.4", "v5.4.0", "5.4.0", "v5.4.1", "5.4.1", "v5.4.2", "5.4.2")  # what we write
 # What we read: v5.3 and v5.4 (every table and column the analysis reads is the same in both). The rule for
@@ -43,88 +45,13 @@ def cdm_version_of(value: object) -> str:
         raise SchemaError(f"cdm_source.cdm_version is {text[:40]!r}; reawaken reads OMOP CDM v5.3 and v5.4")
     return f"{version[0]}.{version[1]}"
 
-# (name, type, required-not-null) for the tables reawaken writes, in v5.4 column order.
-TABLES: dict[str, tuple[tuple[str, str, bool], ...]] = {
-    "person": (
-        ("person_id", "BIGINT", True), ("gender_concept_id", "INTEGER", True), ("year_of_birth", "INTEGER", True),
-        ("month_of_birth", "INTEGER", False), ("day_of_birth", "INTEGER", False),
-        ("birth_datetime", "TIMESTAMP", False), ("race_concept_id", "INTEGER", True),
-        ("ethnicity_concept_id", "INTEGER", True), ("location_id", "INTEGER", False),
-        ("provider_id", "INTEGER", False), ("care_site_id", "INTEGER", False),
-        ("person_source_value", "VARCHAR(50)", False), ("gender_source_value", "VARCHAR(50)", False),
-        ("gender_source_concept_id", "INTEGER", False), ("race_source_value", "VARCHAR(50)", False),
-        ("race_source_concept_id", "INTEGER", False), ("ethnicity_source_value", "VARCHAR(50)", False),
-        ("ethnicity_source_concept_id", "INTEGER", False),
-    ),
-    "observation_period": (
-        ("observation_period_id", "BIGINT", True), ("person_id", "BIGINT", True),
-        ("observation_period_start_date", "DATE", True), ("observation_period_end_date", "DATE", True),
-        ("period_type_concept_id", "INTEGER", True),
-    ),
-    "condition_occurrence": (
-        ("condition_occurrence_id", "BIGINT", True), ("person_id", "BIGINT", True),
-        ("condition_concept_id", "INTEGER", True), ("condition_start_date", "DATE", True),
-        ("condition_start_datetime", "TIMESTAMP", False), ("condition_end_date", "DATE", False),
-        ("condition_end_datetime", "TIMESTAMP", False), ("condition_type_concept_id", "INTEGER", True),
-        ("condition_status_concept_id", "INTEGER", False), ("stop_reason", "VARCHAR(20)", False),
-        ("provider_id", "INTEGER", False), ("visit_occurrence_id", "INTEGER", False),
-        ("visit_detail_id", "INTEGER", False), ("condition_source_value", "VARCHAR(50)", False),
-        ("condition_source_concept_id", "INTEGER", False), ("condition_status_source_value", "VARCHAR(50)", False),
-    ),
-    "drug_exposure": (
-        ("drug_exposure_id", "BIGINT", True), ("person_id", "BIGINT", True), ("drug_concept_id", "INTEGER", True),
-        ("drug_exposure_start_date", "DATE", True), ("drug_exposure_start_datetime", "TIMESTAMP", False),
-        ("drug_exposure_end_date", "DATE", True), ("drug_exposure_end_datetime", "TIMESTAMP", False),
-        ("verbatim_end_date", "DATE", False), ("drug_type_concept_id", "INTEGER", True),
-        ("stop_reason", "VARCHAR(20)", False), ("refills", "INTEGER", False), ("quantity", "DOUBLE PRECISION", False),
-        ("days_supply", "INTEGER", False), ("sig", "TEXT", False), ("route_concept_id", "INTEGER", False),
-        ("lot_number", "VARCHAR(50)", False), ("provider_id", "INTEGER", False),
-        ("visit_occurrence_id", "INTEGER", False), ("visit_detail_id", "INTEGER", False),
-        ("drug_source_value", "VARCHAR(50)", False), ("drug_source_concept_id", "INTEGER", False),
-        ("route_source_value", "VARCHAR(50)", False), ("dose_unit_source_value", "VARCHAR(50)", False),
-    ),
-    "measurement": (
-        ("measurement_id", "BIGINT", True), ("person_id", "BIGINT", True), ("measurement_concept_id", "INTEGER", True),
-        ("measurement_date", "DATE", True), ("measurement_datetime", "TIMESTAMP", False),
-        ("measurement_time", "VARCHAR(10)", False), ("measurement_type_concept_id", "INTEGER", True),
-        ("operator_concept_id", "INTEGER", False), ("value_as_number", "DOUBLE PRECISION", False),
-        ("value_as_concept_id", "INTEGER", False), ("unit_concept_id", "INTEGER", False),
-        ("range_low", "DOUBLE PRECISION", False), ("range_high", "DOUBLE PRECISION", False),
-        ("provider_id", "INTEGER", False), ("visit_occurrence_id", "INTEGER", False),
-        ("visit_detail_id", "INTEGER", False), ("measurement_source_value", "VARCHAR(50)", False),
-        ("measurement_source_concept_id", "INTEGER", False), ("unit_source_value", "VARCHAR(50)", False),
-        ("unit_source_concept_id", "INTEGER", False), ("value_source_value", "VARCHAR(50)", False),
-        ("measurement_event_id", "BIGINT", False), ("meas_event_field_concept_id", "INTEGER", False),
-    ),
-    "death": (
-        ("person_id", "BIGINT", True), ("death_date", "DATE", True), ("death_datetime", "TIMESTAMP", False),
-        ("death_type_concept_id", "INTEGER", False), ("cause_concept_id", "INTEGER", False),
-        ("cause_source_value", "VARCHAR(50)", False), ("cause_source_concept_id", "INTEGER", False),
-    ),
-    "concept": (
-        ("concept_id", "INTEGER", True), ("concept_name", "VARCHAR(255)", True), ("domain_id", "VARCHAR(20)", True),
-        ("vocabulary_id", "VARCHAR(20)", True), ("concept_class_id", "VARCHAR(20)", True),
-        ("standard_concept", "VARCHAR(1)", False), ("concept_code", "VARCHAR(50)", True),
-        ("valid_start_date", "DATE", True), ("valid_end_date", "DATE", True), ("invalid_reason", "VARCHAR(1)", False),
-    ),
-    "concept_ancestor": (
-        ("ancestor_concept_id", "INTEGER", True), ("descendant_concept_id", "INTEGER", True),
-        ("min_levels_of_separation", "INTEGER", True), ("max_levels_of_separation", "INTEGER", True),
-    ),
-    "vocabulary": (
-        ("vocabulary_id", "VARCHAR(20)", True), ("vocabulary_name", "VARCHAR(255)", True),
-        ("vocabulary_reference", "VARCHAR(255)", False), ("vocabulary_version", "VARCHAR(255)", False),
-        ("vocabulary_concept_id", "INTEGER", True),
-    ),
-    "cdm_source": (
-        ("cdm_source_name", "VARCHAR(255)", True), ("cdm_source_abbreviation", "VARCHAR(25)", True),
-        ("cdm_holder", "VARCHAR(255)", True), ("source_description", "TEXT", False),
-        ("source_documentation_reference", "VARCHAR(255)", False), ("cdm_etl_reference", "VARCHAR(255)", False),
-        ("source_release_date", "DATE", True), ("cdm_release_date", "DATE", True),
-        ("cdm_version", "VARCHAR(10)", False), ("cdm_version_concept_id", "INTEGER", True),
-        ("vocabulary_version", "VARCHAR(20)", True),
-    ),
-}
+# The tables reawaken writes, as the official OHDSI v5.4 DDL declares them (vendored in ``ddl/``, parsed by
+# ``_ddl``): name -> ((column, TYPE, not null), ...) in DDL order. Ids are INTEGER and values NUMERIC there
+# (DuckDB reads NUMERIC as DECIMAL(18,3)); the writer follows the DDL, so our registries look like a CDM
+# made by OHDSI tools.
+WRITTEN_TABLES = ("person", "observation_period", "condition_occurrence", "drug_exposure", "measurement", "death",
+                  "concept", "concept_ancestor", "vocabulary", "cdm_source")
+TABLES: dict[str, tuple[tuple[str, str, bool], ...]] = {t: ddl_tables("5.4")[t] for t in WRITTEN_TABLES}
 
 # What the analysis reads: table -> columns. Everything else may be missing or null.
 REQUIRED: dict[str, tuple[str, ...]] = {
@@ -260,16 +187,67 @@ def connect_postgres(url: CdmUrl, *, what: str = "--cdm", error: type[ReawakenEr
                     "and credentials: password in the URL, PGPASSWORD or ~/.pgpass)") from None
 
 
+# Which schema each table lives in. OHDSI deployments keep the vocabulary (``vocab``) and generated cohorts
+# (``results``) apart from the clinical tables (``cdm``); each defaults to the CDM schema.
+VOCAB_TABLES = frozenset({"concept", "concept_ancestor", "concept_relationship", "vocabulary", "domain",
+                          "concept_class", "relationship", "concept_synonym", "drug_strength",
+                          "source_to_concept_map"})
+RESULTS_TABLES = frozenset({"cohort", "cohort_definition"})
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass(frozen=True)
+class Schemas:
+    """Where the CDM, vocabulary and results (``cohort``) tables are; ``None``: unqualified names.
+
+    Unqualified names resolve in DuckDB's ``main`` schema or PostgreSQL's ``search_path`` (the URL's
+    ``?schema=``). ``vocab`` and ``results`` default to ``cdm``, as in OHDSI tools.
+    """
+
+    cdm: str | None = None
+    vocab: str | None = None
+    results: str | None = None
+
+    def __post_init__(self) -> None:
+        for role in ("cdm", "vocab", "results"):
+            name = getattr(self, role)
+            if name is not None and not _IDENTIFIER.fullmatch(name):
+                raise SchemaError(f"--{role}-schema {name[:60]!r} is not a plain identifier (letters, digits, _)")
+        if self.vocab is None:
+            object.__setattr__(self, "vocab", self.cdm)
+        if self.results is None:
+            object.__setattr__(self, "results", self.cdm)
+
+    def of(self, table: str) -> str | None:
+        """The schema of ``table`` (by its OMOP role)."""
+        if table in VOCAB_TABLES:
+            return self.vocab
+        if table in RESULTS_TABLES:
+            return self.results
+        return self.cdm
+
+    def qualify(self, table: str) -> str:
+        """``schema.table`` (or ``table``); identifiers are checked above and table names are ours."""
+        schema = self.of(table)
+        return f"{schema}.{table}" if schema else table
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {"cdm": self.cdm, "vocab": self.vocab, "results": self.results}
+
+
 class CdmConnection:
     """A read-only connection with one query verb returning NumPy columns.
 
     SQL is written once with ``:name`` placeholders; they become ``$name`` (DuckDB) or ``%(name)s``
     (psycopg). Lists are passed as arrays (cast in the SQL text, e.g. ``CAST(:ids AS BIGINT[])``).
+    Table names go through :meth:`t` (``con.t("concept")`` -> ``vocab.concept``), so one query text runs
+    on any split of schemas.
     """
 
-    def __init__(self, url: str | Path, *, read_only: bool = True) -> None:
+    def __init__(self, url: str | Path, *, read_only: bool = True, schemas: Schemas | None = None) -> None:
         self.url = CdmUrl.parse(url)
         self.read_only = read_only
+        self.schemas = schemas or Schemas()
         if self.url.backend == "duckdb":
             import duckdb
 
@@ -286,6 +264,25 @@ class CdmConnection:
                 self._con.read_only = True
             if self.url.schema:
                 self._con.execute("SELECT set_config('search_path', %(s)s, false)", {"s": self.url.schema})
+        try:
+            self._check_schemas()
+        except BaseException:
+            self._con.close()
+            raise
+
+    def _check_schemas(self) -> None:
+        wanted = {(role, name) for role, name in self.schemas.as_dict().items() if name}
+        if not wanted:
+            return
+        have = {str(s).lower() for s in self.query("SELECT DISTINCT schema_name AS s FROM information_schema.schemata")["s"]}
+        for role, name in sorted(wanted):
+            if name.lower() not in have:
+                raise SchemaError(f"--{role}-schema {name}: the database has no such schema (schemas: "
+                                  f"{', '.join(sorted(have))[:200]})")
+
+    def t(self, table: str) -> str:
+        """The table's name as a query should write it (schema-qualified when a schema is set)."""
+        return self.schemas.qualify(table)
 
     @property
     def backend(self) -> str:
@@ -336,18 +333,29 @@ class CdmConnection:
                               "and column types against OMOP CDM v5.4)") from None
         return {n: _from_values([r[i] for r in rows]) for i, n in enumerate(names)}
 
-    def tables(self) -> set[str]:
-        schema_sql = "current_schema()"
-        out = self.query(f"SELECT lower(table_name) AS t FROM information_schema.tables WHERE table_schema = {schema_sql}")
+    def _schema_sql(self, schema: str | None) -> tuple[str, dict[str, Any]]:
+        if schema is None:
+            return "table_schema = current_schema()", {}
+        return "lower(table_schema) = lower(:schema)", {"schema": schema}
+
+    def tables(self, schema: str | None = None) -> set[str]:
+        """Lower-case names of the tables (and views) in ``schema`` (default: the current schema)."""
+        where, params = self._schema_sql(schema)
+        out = self.query(f"SELECT lower(table_name) AS t FROM information_schema.tables WHERE {where}", params)
         return set(out["t"].tolist())
+
+    def has_table(self, table: str) -> bool:
+        return table in self.tables(self.schemas.of(table))
 
     def columns(self, table: str) -> set[str]:
         return set(self.column_types(table))
 
     def column_types(self, table: str) -> dict[str, str]:
-        """Column name -> the database's type name (lower case, e.g. ``integer``, ``character varying``)."""
+        """Column name -> the database's type name (lower case, e.g. ``integer``, ``character varying``),
+        looked up in the table's schema."""
+        where, params = self._schema_sql(self.schemas.of(table))
         out = self.query("SELECT lower(column_name) AS c, lower(data_type) AS t FROM information_schema.columns "
-                         "WHERE table_schema = current_schema() AND lower(table_name) = :t", {"t": table})
+                         f"WHERE {where} AND lower(table_name) = :t", {**params, "t": table})
         return dict(zip(out["c"].tolist(), out["t"].tolist()))
 
     def close(self) -> None:
@@ -406,11 +414,13 @@ def _type_family(sql_type: str) -> str | None:
 
 def check_cdm(con: CdmConnection, tables: Mapping[str, Sequence[str]] = REQUIRED) -> str:
     """Check that the CDM has every table and column the analysis reads and is v5.4; return its version."""
-    present = con.tables()
-    missing_tables = [t for t in tables if t not in present]
+    present = {schema: con.tables(schema) for schema in {con.schemas.of(t) for t in tables}}
+    missing_tables = [t for t in tables if t not in present[con.schemas.of(t)]]
     if missing_tables:
-        raise SchemaError(f"the CDM has no table {', '.join(missing_tables)} (OMOP CDM v5.4 tables needed: "
-                          f"{', '.join(tables)})")
+        where = "".join(f" in schema {s}" for s in {con.schemas.of(t) for t in missing_tables} if s)
+        raise SchemaError(f"the CDM has no table {', '.join(missing_tables)}{where} (OMOP CDM tables needed: "
+                          f"{', '.join(tables)}; set --cdm-schema / --vocab-schema / --results-schema if they "
+                          "are elsewhere)")
     for table, cols in tables.items():
         have = con.column_types(table)
         missing = [c for c in cols if c not in have]
@@ -425,7 +435,7 @@ def check_cdm(con: CdmConnection, tables: Mapping[str, Sequence[str]] = REQUIRED
                                   f"{_NEEDS[need]} (OMOP CDM v5.4: {declared[col]}); convert the column")
     if "person" in tables:
         check_unique_persons(con)
-    versions = con.query("SELECT cdm_version FROM cdm_source")["cdm_version"].tolist()
+    versions = con.query(f"SELECT cdm_version FROM {con.t('cdm_source')}")["cdm_version"].tolist()
     found = sorted({cdm_version_of(v) for v in versions}) or ["unknown"]  # an empty cdm_source: unknown
     return found[-1]
 
@@ -439,8 +449,8 @@ def check_unique_persons(con: CdmConnection) -> None:
     extraction takes the earliest start and latest end of the periods containing the index, so repeated
     rows change nothing (tested in ``tests/hostile/test_hostile_estimation.py``).
     """
-    dup = con.query("SELECT COUNT(*) AS n, MIN(person_id) AS example FROM (SELECT person_id FROM person "
-                    "GROUP BY person_id HAVING COUNT(*) > :one) AS d", {"one": 1})
+    dup = con.query("SELECT COUNT(*) AS n, MIN(person_id) AS example FROM (SELECT person_id FROM "
+                    f"{con.t('person')} GROUP BY person_id HAVING COUNT(*) > :one) AS d", {"one": 1})
     n = int(np.asarray(dup["n"])[0])
     if n:
         example = int(np.asarray(dup["example"])[0])

@@ -17,7 +17,7 @@ import numpy as np
 from ...analysis.study import SurvivalData
 from ...errors import SchemaError, StudyError
 from ...vocab import DAYS_PER_YEAR
-from .cdm import REQUIRED, CdmConnection, cdm_version_of, check_cdm
+from .cdm import REQUIRED, CdmConnection, Schemas, cdm_version_of, check_cdm
 from .study import ConceptSet, Study
 
 _IN = "IN (SELECT UNNEST(CAST(:{0} AS BIGINT[])))"
@@ -27,7 +27,7 @@ _IN = "IN (SELECT UNNEST(CAST(:{0} AS BIGINT[])))"
 _ENTRY_CTE = """
 WITH entry AS (
   SELECT person_id, MIN(condition_start_date) AS entry_date
-  FROM condition_occurrence
+  FROM {condition_occurrence}
   WHERE condition_concept_id {cohort_in}
   GROUP BY person_id
 )"""
@@ -42,7 +42,7 @@ base AS (
 obs AS (
   SELECT b.person_id, b.entry_date, b.index_date,
          MIN(op.observation_period_start_date) AS obs_start, MAX(op.observation_period_end_date) AS obs_end
-  FROM base b JOIN observation_period op ON op.person_id = b.person_id
+  FROM base b JOIN {observation_period} op ON op.person_id = b.person_id
    AND op.observation_period_start_date <= b.index_date AND op.observation_period_end_date >= b.index_date
   GROUP BY b.person_id, b.entry_date, b.index_date
 )
@@ -59,14 +59,14 @@ dth AS (
   SELECT d.person_id, MIN(d.death_date) AS death_date,
          MAX(CASE WHEN d.cause_concept_id {outcome_in} AND NOT (COALESCE(d.cause_concept_id, 0) {excluded_in})
                   THEN 1 ELSE 0 END) AS death_is_outcome
-  FROM death d JOIN obs o ON o.person_id = d.person_id
+  FROM {death} d JOIN obs o ON o.person_id = d.person_id
   GROUP BY d.person_id
 ),
 outc AS (
   SELECT c.person_id,
          MIN(CASE WHEN c.condition_start_date > o.index_date THEN c.condition_start_date END) AS outcome_date,
          MAX(CASE WHEN c.condition_start_date <= o.index_date THEN 1 ELSE 0 END) AS prior_outcome
-  FROM condition_occurrence c JOIN obs o ON o.person_id = c.person_id
+  FROM {condition_occurrence} c JOIN obs o ON o.person_id = c.person_id
   WHERE c.condition_concept_id {outcome_in}
   GROUP BY c.person_id
 )
@@ -82,7 +82,7 @@ SELECT o.person_id,
        (outc.outcome_date - o.index_date) AS outcome_day,
        COALESCE(outc.prior_outcome, 0) AS prior_outcome
 FROM obs o
-JOIN person p ON p.person_id = o.person_id
+JOIN {person} p ON p.person_id = o.person_id
 LEFT JOIN dth ON dth.person_id = o.person_id
 LEFT JOIN outc ON outc.person_id = o.person_id
 ORDER BY o.person_id
@@ -90,7 +90,7 @@ ORDER BY o.person_id
 
 _EXPOSURE_SQL = _COHORT_CTE + """
 SELECT c.person_id, (c.condition_start_date - o.index_date) AS day
-FROM condition_occurrence c JOIN obs o ON o.person_id = c.person_id
+FROM {condition_occurrence} c JOIN obs o ON o.person_id = c.person_id
 WHERE c.condition_concept_id {exposure_in}
   AND c.condition_start_date >= o.index_date - CAST(:lookback AS INTEGER)
   AND c.condition_start_date <= o.obs_end
@@ -101,7 +101,7 @@ ORDER BY c.person_id, day
 _MEASUREMENT_SQL = _COHORT_CTE + """
 SELECT m.person_id, m.measurement_concept_id AS concept_id, m.value_as_number AS value,
        (m.measurement_date - o.index_date) AS day
-FROM measurement m JOIN obs o ON o.person_id = m.person_id
+FROM {measurement} m JOIN obs o ON o.person_id = m.person_id
 WHERE m.measurement_concept_id {measurement_in}
   AND m.measurement_date <= o.index_date AND m.value_as_number IS NOT NULL
 ORDER BY m.person_id, m.measurement_concept_id, day, m.value_as_number
@@ -111,7 +111,7 @@ ORDER BY m.person_id, m.measurement_concept_id, day, m.value_as_number
 def expand(con: CdmConnection, cs: ConceptSet, where: str) -> list[int]:
     """The concept ids of a set, with descendants through ``concept_ancestor`` when asked; unknown ids raise."""
     ids = sorted(set(cs.concepts))
-    found = con.query(f"SELECT concept_id FROM concept WHERE concept_id {_IN.format('ids')}", {"ids": ids})
+    found = con.query(f"SELECT concept_id FROM {con.t('concept')} WHERE concept_id {_IN.format('ids')}", {"ids": ids})
     missing = sorted(set(ids) - set(np.asarray(found["concept_id"]).astype(np.int64).tolist()))
     if missing:
         shown = ", ".join(map(str, missing[:10])) + (f" and {len(missing) - 10:,} more" if len(missing) > 10 else "")
@@ -119,7 +119,7 @@ def expand(con: CdmConnection, cs: ConceptSet, where: str) -> list[int]:
                          "(unknown concept; check the id in Athena or load the vocabulary)")
     if not cs.include_descendants:
         return ids
-    desc = con.query("SELECT DISTINCT descendant_concept_id AS id FROM concept_ancestor "
+    desc = con.query(f"SELECT DISTINCT descendant_concept_id AS id FROM {con.t('concept_ancestor')} "
                      f"WHERE ancestor_concept_id {_IN.format('ids')}", {"ids": ids})
     return sorted(set(ids) | set(np.asarray(desc["id"]).astype(np.int64).tolist()))
 
@@ -149,7 +149,8 @@ def extract(con: CdmConnection, study: Study) -> SurvivalData:
         latest = study.study_end
     fmt = {"cohort_in": _IN.format("cohort_ids"), "outcome_in": _IN.format("outcome_ids"),
            "excluded_in": _IN.format("excluded_ids"), "exposure_in": _IN.format("exposure_ids"),
-           "measurement_in": _IN.format("measurement_ids")}
+           "measurement_in": _IN.format("measurement_ids"),
+           **{t: con.t(t) for t in ("condition_occurrence", "observation_period", "death", "person", "measurement")}}
     params = {"cohort_ids": cohort_ids, "study_start": study.study_start, "latest_entry": latest}
     persons = con.query(_PERSONS_SQL.format(**fmt), {
         **params, "outcome_ids": outcome_ids, "excluded_ids": excluded_ids or [-1], "study_end": study.study_end})
@@ -238,12 +239,15 @@ def extract(con: CdmConnection, study: Study) -> SurvivalData:
     )
 
 
-def extract_study(cdm: str, study: Study) -> tuple[SurvivalData, dict[str, Any]]:
-    """Open ``cdm`` read-only, extract the study, close; also returns facts about the CDM for the manifest."""
-    with CdmConnection(cdm, read_only=True) as con:
+def extract_study(cdm: str, study: Study, *, schemas: Schemas | None = None) -> tuple[SurvivalData, dict[str, Any]]:
+    """Open ``cdm`` read-only, extract the study, close; also returns facts about the CDM for the manifest.
+
+    ``schemas`` says where the CDM, vocabulary and results tables are (default: unqualified names)."""
+    with CdmConnection(cdm, read_only=True, schemas=schemas) as con:
         data = extract(con, study)
-        versions = con.query("SELECT cdm_version FROM cdm_source")["cdm_version"].tolist()
-        info = {"backend": con.backend, "cdm_version": str(versions[0]) if versions else None,
+        versions = con.query(f"SELECT cdm_version FROM {con.t('cdm_source')}")["cdm_version"].tolist()
+        info = {"backend": con.backend, "schemas": con.schemas.as_dict(),
+                "cdm_version": str(versions[0]) if versions else None,
                 "cdm_version_read_as": cdm_version_of(versions[0] if versions else None)}
     if data.person_id.size == 0:  # pragma: no cover - extract raises first
         raise SchemaError("empty cohort")

@@ -10,6 +10,7 @@ Layout (every key; defaults in brackets)::
 
     name = "flatiron-style"
     description = "..."                         [""]
+    ties = "efron"                              ["breslow"] tied event times in the Cox model
     [cohort]                                    # target cohort: first record of these concepts
     concepts = [4112853]
     include_descendants = true                  [true]
@@ -59,6 +60,7 @@ OUTCOME_TABLES = ("condition_occurrence", "death")
 #: more, so memory grows as rows x windows (1,500 windows drove ``analyze`` to 24 GB); published designs
 #: use 3-5, and 50 windows already need ~500 events for 10 per term.
 MAX_WINDOWS = 50
+TIES = ("breslow", "efron")
 COVARIATE_KINDS = ("age_at_index", "years_since_entry", "measurement")
 
 
@@ -97,6 +99,7 @@ class Study:
     excluded_death_causes: ConceptSet
     covariates: tuple[Covariate, ...]
     source: str = ""
+    ties: str = "breslow"
 
     def as_dict(self) -> dict[str, Any]:
         """The validated study as plain data (for manifests)."""
@@ -113,7 +116,8 @@ class Study:
 _REQUIRED = object()
 _SCHEMA: dict[str, dict[str, tuple[str, Any, str, str]]] = {
     "": {"name": ("str", _REQUIRED, "", "the study's name (reports, forest plot)"),
-         "description": ("str", "", "", "free text")},
+         "description": ("str", "", "", "free text"),
+         "ties": ("str", "breslow", "", "tied event times in the Cox model: breslow or efron")},
     "cohort": {
         "concepts": ("ids", _REQUIRED, "concept ids", "target condition (e.g. breast cancer)"),
         "include_descendants": ("bool", True, "", "also match descendants of the concepts"),
@@ -265,6 +269,8 @@ def parse_study(raw: Mapping[str, Any], source: str = "study") -> Study:
                          "are allowed (each is a Cox term and multiplies the data): use fewer, wider windows")
     if not w or w[0] != 0.0 or any(b <= a for a, b in zip(w, w[1:])):
         raise StudyError(f"study {source}: [exposure] windows_days must start at 0 and increase, got {list(w)}")
+    if head["ties"] not in TIES:
+        raise StudyError(f"study {source}: ties must be one of {', '.join(TIES)}, got {head['ties']!r}")
     if ou["table"] not in OUTCOME_TABLES:
         raise StudyError(f"study {source}: [outcome] table must be one of {', '.join(OUTCOME_TABLES)}, "
                          f"got {ou['table']!r}")
@@ -282,7 +288,7 @@ def parse_study(raw: Mapping[str, Any], source: str = "study") -> Study:
         lookback_days=ex["lookback_days"], episode_gap_days=ex["episode_gap_days"], outcome_table=ou["table"],
         outcome=ConceptSet(ou["concepts"], ou["include_descendants"]), censor_on_death=ce["death"],
         excluded_death_causes=ConceptSet(ce["excluded_death_concepts"], True), covariates=tuple(covariates),
-        source=source,
+        source=source, ties=head["ties"],
     )
 
 

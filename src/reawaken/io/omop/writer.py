@@ -149,7 +149,7 @@ def _arrow_type(sql_type: str) -> Any:
         return pa.date32()
     if t == "TIMESTAMP":
         return pa.timestamp("us")
-    if t.startswith("DOUBLE"):
+    if t.startswith("DOUBLE") or t == "NUMERIC":  # the DDL's NUMERIC: the database casts on insert
         return pa.float64()
     return pa.string()
 
