@@ -63,6 +63,7 @@ class SurvivalData:
     infection_person: IntArray
     infection_day: FloatArray
     attrition: Mapping[str, int] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()  # what the extraction left out (e.g. covariate concept ids a CDM lacks)
 
 
 #: A Cox model needs at least this many outcome events; with one, every term is at the boundary.

@@ -492,6 +492,10 @@ def _run_registry(args: argparse.Namespace) -> int:
                            vocab_schema=args.vocab_schema, results_schema=args.results_schema)
     analysis.save(args.out, overwrite=args.overwrite)
     result = analysis.to_dict()
+    for line in analysis.result.get("warnings", ()):  # what the CDM lacks is said, never silent (issue 10)
+        print(f"warning: {line}", file=sys.stderr)
+    if analysis.result.get("warnings"):
+        result["warnings"] = list(analysis.result["warnings"])
     if args.json:
         print(to_json(result, indent=None))
     else:

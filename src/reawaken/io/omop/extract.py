@@ -10,6 +10,7 @@ every result is ordered, so both backends hand identical arrays to the analysis.
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,7 @@ from ...analysis.study import SurvivalData
 from ...errors import SchemaError, StudyError
 from ...vocab import DAYS_PER_YEAR
 from .cdm import REQUIRED, CdmConnection, Schemas, cdm_version_of, check_cdm
+from .conceptsets import resolve
 from .study import ConceptSet, Study
 
 _IN = "IN (SELECT UNNEST(CAST(:{0} AS BIGINT[])))"
@@ -26,11 +28,23 @@ _IN = "IN (SELECT UNNEST(CAST(:{0} AS BIGINT[])))"
 # period containing the index, the first outcome record (condition studies) and the first death.
 _ENTRY_CTE = """
 WITH entry AS (
-  SELECT person_id, MIN(condition_start_date) AS entry_date
-  FROM {condition_occurrence}
-  WHERE condition_concept_id {cohort_in}
+  SELECT person_id, MIN(d) AS entry_date
+  FROM ({target_src}) AS tgt
   GROUP BY person_id
 )"""
+
+# Where target, exposure and outcome records come from: (person_id, d) rows of a concept set's condition
+# records, or of an OHDSI cohort table's rows (cohort_start_date) for one cohort_definition_id.
+_CONDITION_SRC = ("SELECT person_id, condition_start_date AS d FROM {condition_occurrence} "
+                  "WHERE condition_concept_id {ids_in}")
+_COHORT_SRC = ("SELECT subject_id AS person_id, cohort_start_date AS d FROM {cohort} "
+               "WHERE cohort_definition_id = CAST(:{param} AS INTEGER)")
+_SET_COVARIATE_SRC = {
+    "condition": ("SELECT person_id, condition_start_date AS d FROM {condition_occurrence} "
+                  "WHERE condition_concept_id {ids_in}"),
+    "drug": "SELECT person_id, drug_exposure_start_date AS d FROM {drug_exposure} WHERE drug_concept_id {ids_in}",
+}
+
 _COHORT_CTE = _ENTRY_CTE + """,
 base AS (
   SELECT person_id, entry_date,
@@ -64,10 +78,9 @@ dth AS (
 ),
 outc AS (
   SELECT c.person_id,
-         MIN(CASE WHEN c.condition_start_date > o.index_date THEN c.condition_start_date END) AS outcome_date,
-         MAX(CASE WHEN c.condition_start_date <= o.index_date THEN 1 ELSE 0 END) AS prior_outcome
-  FROM {condition_occurrence} c JOIN obs o ON o.person_id = c.person_id
-  WHERE c.condition_concept_id {outcome_in}
+         MIN(CASE WHEN c.d > o.index_date THEN c.d END) AS outcome_date,
+         MAX(CASE WHEN c.d <= o.index_date THEN 1 ELSE 0 END) AS prior_outcome
+  FROM ({outcome_src}) c JOIN obs o ON o.person_id = c.person_id
   GROUP BY c.person_id
 )
 SELECT o.person_id,
@@ -89,13 +102,21 @@ ORDER BY o.person_id
 """
 
 _EXPOSURE_SQL = _COHORT_CTE + """
-SELECT c.person_id, (c.condition_start_date - o.index_date) AS day
-FROM {condition_occurrence} c JOIN obs o ON o.person_id = c.person_id
-WHERE c.condition_concept_id {exposure_in}
-  AND c.condition_start_date >= o.index_date - CAST(:lookback AS INTEGER)
-  AND c.condition_start_date <= o.obs_end
-GROUP BY c.person_id, (c.condition_start_date - o.index_date)
+SELECT c.person_id, (c.d - o.index_date) AS day
+FROM ({exposure_src}) c JOIN obs o ON o.person_id = c.person_id
+WHERE c.d >= o.index_date - CAST(:lookback AS INTEGER)
+  AND c.d <= o.obs_end
+GROUP BY c.person_id, (c.d - o.index_date)
 ORDER BY c.person_id, day
+"""
+
+# A condition / drug covariate: 1 when the person has a record of the set on or before the index (within
+# lookback days when the covariate says so), else 0; only persons with such a record are returned.
+_SET_COVARIATE_SQL = _COHORT_CTE + """
+SELECT DISTINCT c.person_id
+FROM ({covariate_src}) c JOIN obs o ON o.person_id = c.person_id
+WHERE c.d <= o.index_date AND c.d >= o.index_date - CAST(:cov_lookback AS INTEGER)
+ORDER BY c.person_id
 """
 
 _MEASUREMENT_SQL = _COHORT_CTE + """
@@ -108,20 +129,60 @@ ORDER BY m.person_id, m.measurement_concept_id, day, m.value_as_number
 """
 
 
-def expand(con: CdmConnection, cs: ConceptSet, where: str) -> list[int]:
-    """The concept ids of a set, with descendants through ``concept_ancestor`` when asked; unknown ids raise."""
+def _ids(out: dict[str, np.ndarray], col: str) -> list[int]:
+    return np.asarray(out[col]).astype(np.int64).tolist()
+
+
+def expand(con: CdmConnection, cs: ConceptSet, where: str, warnings: list[str] | None = None) -> list[int]:
+    """The concept ids of a set: ids with descendants (``concept_ancestor``) when asked, or an ATLAS
+    expression resolved with descendants, 'Maps to' sources and exclusions (:mod:`.conceptsets`).
+
+    An id absent from the ``concept`` table raises :class:`StudyError`, or, when ``warnings`` is a list, is
+    named there and left out (covariate sets: a study still runs on a CDM that lacks some of them).
+    """
     ids = sorted(set(cs.concepts))
     found = con.query(f"SELECT concept_id FROM {con.t('concept')} WHERE concept_id {_IN.format('ids')}", {"ids": ids})
-    missing = sorted(set(ids) - set(np.asarray(found["concept_id"]).astype(np.int64).tolist()))
+    missing = sorted(set(ids) - set(_ids(found, "concept_id")))
     if missing:
         shown = ", ".join(map(str, missing[:10])) + (f" and {len(missing) - 10:,} more" if len(missing) > 10 else "")
-        raise StudyError(f"{where}: concept id {shown} is not in the CDM's concept table "
-                         "(unknown concept; check the id in Athena or load the vocabulary)")
-    if not cs.include_descendants:
-        return ids
-    desc = con.query(f"SELECT DISTINCT descendant_concept_id AS id FROM {con.t('concept_ancestor')} "
-                     f"WHERE ancestor_concept_id {_IN.format('ids')}", {"ids": ids})
-    return sorted(set(ids) | set(np.asarray(desc["id"]).astype(np.int64).tolist()))
+        if warnings is None:
+            raise StudyError(f"{where}: concept id {shown} is not in the CDM's concept table "
+                             "(unknown concept; check the id in Athena or load the vocabulary)")
+        warnings.append(f"{where}: concept id {shown} not in the CDM's concept table; left out")
+    if not cs.items:
+        ids = [i for i in ids if i not in missing]
+        if not cs.include_descendants or not ids:
+            return ids
+        desc = con.query(f"SELECT DISTINCT descendant_concept_id AS id FROM {con.t('concept_ancestor')} "
+                         f"WHERE ancestor_concept_id {_IN.format('ids')}", {"ids": ids})
+        return sorted(set(ids) | set(_ids(desc, "id")))
+    items = [i for i in cs.items if i.concept_id not in missing]
+    anc_ids = sorted({i.concept_id for i in items if i.include_descendants})
+    descendants: dict[int, set[int]] = {}
+    if anc_ids:
+        rows = con.query(f"SELECT ancestor_concept_id AS a, descendant_concept_id AS d FROM {con.t('concept_ancestor')} "
+                         f"WHERE ancestor_concept_id {_IN.format('ids')}", {"ids": anc_ids})
+        for a, d in zip(_ids(rows, "a"), _ids(rows, "d")):
+            descendants.setdefault(a, set()).add(d)
+    mapped_from: dict[int, set[int]] = {}
+    if any(i.include_mapped for i in items):
+        if not con.has_table("concept_relationship"):
+            raise StudyError(f"{where}: includeMapped needs the vocabulary's concept_relationship table, which the "
+                             "CDM does not have (load it, or set includeMapped to false)")
+        targets = sorted({c for i in items if i.include_mapped
+                          for c in {i.concept_id} | (descendants.get(i.concept_id, set()) if i.include_descendants
+                                                     else set())})
+        rows = con.query(f"SELECT concept_id_1 AS s, concept_id_2 AS t FROM {con.t('concept_relationship')} "
+                         f"WHERE relationship_id = :maps AND concept_id_2 {_IN.format('ids')}",
+                         {"maps": "Maps to", "ids": targets})
+        for src, tgt in zip(_ids(rows, "s"), _ids(rows, "t")):
+            mapped_from.setdefault(tgt, set()).add(src)
+    return resolve(items, descendants, mapped_from)
+
+
+def _query(con: CdmConnection, sql: str, params: dict[str, Any]) -> dict[str, np.ndarray]:
+    """``con.query`` with only the parameters ``sql`` names (DuckDB refuses unused named parameters)."""
+    return con.query(sql, {k: v for k, v in params.items() if re.search(rf"(?<!:):{k}\b", sql)})
 
 
 def _f(a: Any) -> np.ndarray:
@@ -133,11 +194,31 @@ def extract(con: CdmConnection, study: Study) -> SurvivalData:
     needs = dict(REQUIRED)
     if any(c.kind == "measurement" for c in study.covariates):
         needs["measurement"] = ("person_id", "measurement_concept_id", "measurement_date", "value_as_number")
+    if any(c.kind == "drug" for c in study.covariates):
+        needs["drug_exposure"] = ("person_id", "drug_concept_id", "drug_exposure_start_date")
+    if any(s.cohort_definition_id is not None for s in (study.cohort, study.exposure, study.outcome)):
+        needs["cohort"] = ("cohort_definition_id", "subject_id", "cohort_start_date", "cohort_end_date")
     check_cdm(con, needs)
     src = f"study {study.source}"
-    cohort_ids = expand(con, study.cohort, f"{src} [cohort]")
-    exposure_ids = expand(con, study.exposure, f"{src} [exposure]")
-    outcome_ids = expand(con, study.outcome, f"{src} [outcome]")
+    warnings: list[str] = []  # ids a covariate set names that the CDM lacks: reported, never silent
+    tables = ("condition_occurrence", "observation_period", "death", "person", "measurement", "drug_exposure",
+              "cohort")
+    fmt: dict[str, str] = {t: con.t(t) for t in tables}
+    fmt.update({"excluded_in": _IN.format("excluded_ids"), "measurement_in": _IN.format("measurement_ids")})
+    params: dict[str, Any] = {}
+    # Target, exposure and outcome records: a concept set's condition records, or a cohort table's rows.
+    for role, cs in (("cohort", study.cohort), ("exposure", study.exposure), ("outcome", study.outcome)):
+        if cs.cohort_definition_id is not None:
+            fmt[f"{role}_src"] = _COHORT_SRC.format(cohort=fmt["cohort"], param=f"{role}_definition_id")
+            params[f"{role}_definition_id"] = int(cs.cohort_definition_id)
+            params[f"{role}_ids"] = [-1]
+        else:
+            params[f"{role}_ids"] = expand(con, cs, f"{src} [{role}]")
+            fmt[f"{role}_src"] = _CONDITION_SRC.format(condition_occurrence=fmt["condition_occurrence"],
+                                                       ids_in=_IN.format(f"{role}_ids"))
+    fmt["target_src"] = fmt.pop("cohort_src")
+    fmt["outcome_in"] = _IN.format("outcome_ids")
+    cohort_ids = params["cohort_ids"]
     excluded_ids = (expand(con, study.excluded_death_causes, f"{src} [censoring] excluded_death_concepts")
                     if study.excluded_death_causes.concepts else [])
     # Entry rule: with min_years_before_start > 0 the first target record must come that long before
@@ -147,21 +228,19 @@ def extract(con: CdmConnection, study: Study) -> SurvivalData:
         latest = study.study_start - _dt.timedelta(days=round(study.min_years_before_start * DAYS_PER_YEAR))
     else:
         latest = study.study_end
-    fmt = {"cohort_in": _IN.format("cohort_ids"), "outcome_in": _IN.format("outcome_ids"),
-           "excluded_in": _IN.format("excluded_ids"), "exposure_in": _IN.format("exposure_ids"),
-           "measurement_in": _IN.format("measurement_ids"),
-           **{t: con.t(t) for t in ("condition_occurrence", "observation_period", "death", "person", "measurement")}}
-    params = {"cohort_ids": cohort_ids, "study_start": study.study_start, "latest_entry": latest}
-    persons = con.query(_PERSONS_SQL.format(**fmt), {
-        **params, "outcome_ids": outcome_ids, "excluded_ids": excluded_ids or [-1], "study_end": study.study_end})
+    params.update({"study_start": study.study_start, "latest_entry": latest})
+    persons = _query(con, _PERSONS_SQL.format(**fmt), {
+        **params, "excluded_ids": excluded_ids or [-1], "study_end": study.study_end})
     pid = np.asarray(persons["person_id"]).astype(np.int64)
-    counts = con.query(_ENTRY_COUNTS_SQL.format(**fmt), {"cohort_ids": cohort_ids, "latest_entry": latest})
+    counts = _query(con, _ENTRY_COUNTS_SQL.format(**fmt), params)
     attrition = {"with_target_record": int(np.asarray(counts["n_target"])[0]),
                  "first_record_by_entry_cutoff": int(np.asarray(counts["n_entry"])[0]),
                  "in_observation_at_index": int(pid.size)}
     if pid.size == 0:
-        raise StudyError(f"{src}: the cohort is empty: no person has a [cohort] concept record "
-                         f"(ids {cohort_ids[:5]}{'...' if len(cohort_ids) > 5 else ''}) on or before "
+        what = (f"row in cohort_definition_id {study.cohort.cohort_definition_id}"
+                if study.cohort.cohort_definition_id is not None else
+                f"concept record (ids {cohort_ids[:5]}{'...' if len(cohort_ids) > 5 else ''})")
+        raise StudyError(f"{src}: the cohort is empty: no person has a [cohort] {what} on or before "
                          f"{latest} while in observation at the index date")
     death_day = _f(persons["death_day"])
     obs_end, study_end = _f(persons["obs_end_day"]), _f(persons["study_end_day"])
@@ -187,7 +266,7 @@ def extract(con: CdmConnection, study: Study) -> SurvivalData:
     meas_ids = sorted({c.concept_id for c in study.covariates if c.kind == "measurement"})
     latest_value: dict[int, np.ndarray] = {}
     if meas_ids:
-        m = con.query(_MEASUREMENT_SQL.format(**fmt), {**params, "measurement_ids": meas_ids})
+        m = _query(con, _MEASUREMENT_SQL.format(**fmt), {**params, "measurement_ids": meas_ids})
         m_pid, m_cid, m_val = (np.asarray(m["person_id"]).astype(np.int64), np.asarray(m["concept_id"]).astype(np.int64),
                                _f(m["value"]))
         for cid in meas_ids:
@@ -198,11 +277,24 @@ def extract(con: CdmConnection, study: Study) -> SurvivalData:
                 last = np.r_[p_sel[1:] != p_sel[:-1], True]  # rows ordered by day: the last is the latest
                 values[np.searchsorted(pid, p_sel[last])] = v_sel[last]
             latest_value[cid] = values
+    def set_covariate(c: Any) -> np.ndarray:
+        """1.0 for persons with a record of the covariate's concept set on or before the index, else 0.0."""
+        ids = expand(con, c.concepts, f"{src} [[covariates]] {c.name}", warnings)
+        src_sql = _SET_COVARIATE_SRC[c.kind].format(**fmt, ids_in=_IN.format("covariate_ids"))
+        lookback = 36_525 * 2 if c.lookback_days is None else int(c.lookback_days)  # None: any time before
+        hit = _query(con, _SET_COVARIATE_SQL.format(**fmt, covariate_src=src_sql),
+                     {**params, "covariate_ids": ids or [-1], "cov_lookback": lookback})
+        out = np.zeros(pid.size)
+        out[np.searchsorted(pid, np.asarray(hit["person_id"]).astype(np.int64))] = 1.0
+        return out
+
     for c in study.covariates:
         if c.kind == "age_at_index":
             v = _f(persons["age_days"]) / DAYS_PER_YEAR
         elif c.kind == "years_since_entry":
             v = _f(persons["days_since_entry"]) / DAYS_PER_YEAR
+        elif c.kind in ("condition", "drug"):
+            v = set_covariate(c)
         else:
             v = latest_value[int(c.concept_id)]  # type: ignore[arg-type]
             if c.above is not None:
@@ -220,8 +312,7 @@ def extract(con: CdmConnection, study: Study) -> SurvivalData:
         raise StudyError(f"{src}: no outcome events in the cohort (attrition: {attrition}); check the [outcome] "
                          "concepts and the study period")
 
-    exp = con.query(_EXPOSURE_SQL.format(**fmt), {**params, "exposure_ids": exposure_ids,
-                                                   "lookback": int(study.lookback_days)})
+    exp = _query(con, _EXPOSURE_SQL.format(**fmt), {**params, "lookback": int(study.lookback_days)})
     e_pid, e_day = np.asarray(exp["person_id"]).astype(np.int64), _f(exp["day"])
     # Records closer than episode_gap_days to the previous record of the same person are one episode.
     new_episode = np.ones(e_pid.size, dtype=bool)
@@ -236,7 +327,19 @@ def extract(con: CdmConnection, study: Study) -> SurvivalData:
     return SurvivalData(
         person_id=kept_pid, exit_day=ex, event=event[keep], covariates=x[keep], covariate_names=tuple(names),
         infection_person=idx[inside].astype(np.int64), infection_day=e_day[inside], attrition=attrition,
+        warnings=tuple(warnings),
     )
+
+
+def missing_shipped_concepts(con: CdmConnection) -> list[str]:
+    """Roles of ``concepts.toml`` whose concept_id the CDM's ``concept`` table lacks (``role (id)``)."""
+    from .concepts import concepts
+
+    table = concepts()
+    ids = sorted({c.concept_id for c in table.values()})
+    found = set(_ids(con.query(f"SELECT concept_id FROM {con.t('concept')} WHERE concept_id {_IN.format('ids')}",
+                               {"ids": ids}), "concept_id"))
+    return [f"{c.role} ({c.concept_id})" for c in table.values() if c.concept_id not in found]
 
 
 def extract_study(cdm: str, study: Study, *, schemas: Schemas | None = None) -> tuple[SurvivalData, dict[str, Any]]:
@@ -245,10 +348,19 @@ def extract_study(cdm: str, study: Study, *, schemas: Schemas | None = None) -> 
     ``schemas`` says where the CDM, vocabulary and results tables are (default: unqualified names)."""
     with CdmConnection(cdm, read_only=True, schemas=schemas) as con:
         data = extract(con, study)
+        missing = missing_shipped_concepts(con)
         versions = con.query(f"SELECT cdm_version FROM {con.t('cdm_source')}")["cdm_version"].tolist()
         info = {"backend": con.backend, "schemas": con.schemas.as_dict(),
                 "cdm_version": str(versions[0]) if versions else None,
-                "cdm_version_read_as": cdm_version_of(versions[0] if versions else None)}
+                "cdm_version_read_as": cdm_version_of(versions[0] if versions else None),
+                "concepts_toml_missing": missing}
+        warnings = list(data.warnings)
+        if missing:
+            shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+            warnings.append(f"{len(missing)} of the ids in concepts.toml are not in this CDM's concept table: "
+                            f"{shown} (shipped studies naming them will not find them; check in Athena)")
+        if warnings:
+            info["warnings"] = warnings
     if data.person_id.size == 0:  # pragma: no cover - extract raises first
         raise SchemaError("empty cohort")
     return data, info

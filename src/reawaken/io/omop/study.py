@@ -54,20 +54,27 @@ from typing import Any
 
 from ...cohort.config import _read_toml  # the one TOML reader of config and study files
 from ...errors import StudyError
+from .conceptsets import ConceptSetItem, read_expression
 
-OUTCOME_TABLES = ("condition_occurrence", "death")
+OUTCOME_TABLES = ("condition_occurrence", "death", "cohort")
 #: Most exposure windows of a study. Each window is a Cox term and splits every infection's follow-up once
 #: more, so memory grows as rows x windows (1,500 windows drove ``analyze`` to 24 GB); published designs
 #: use 3-5, and 50 windows already need ~500 events for 10 per term.
 MAX_WINDOWS = 50
 TIES = ("breslow", "efron")
-COVARIATE_KINDS = ("age_at_index", "years_since_entry", "measurement")
+COVARIATE_KINDS = ("age_at_index", "years_since_entry", "measurement", "condition", "drug")
+_SET_KINDS = ("condition", "drug")  # covariates read from a concept set: 1 if any record before index
 
 
 @dataclass(frozen=True)
 class ConceptSet:
+    """Concepts by id (with or without descendants), or an ATLAS expression (``items``), or an OHDSI
+    ``cohort`` table's rows (``cohort_definition_id``, [cohort]/[exposure]/[outcome] only)."""
+
     concepts: tuple[int, ...]
     include_descendants: bool = True
+    items: tuple[ConceptSetItem, ...] = ()  # an ATLAS expression; then ``concepts`` lists every item's id
+    cohort_definition_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,8 @@ class Covariate:
     per: float = 1.0
     concept_id: int | None = None
     above: float | None = None
+    concepts: ConceptSet | None = None  # condition / drug covariates: any record of the set before index
+    lookback_days: int | None = None  # condition / drug: only records this close before index (None: any)
 
 
 @dataclass(frozen=True)
@@ -119,7 +128,10 @@ _SCHEMA: dict[str, dict[str, tuple[str, Any, str, str]]] = {
          "description": ("str", "", "", "free text"),
          "ties": ("str", "breslow", "", "tied event times in the Cox model: breslow or efron")},
     "cohort": {
-        "concepts": ("ids", _REQUIRED, "concept ids", "target condition (e.g. breast cancer)"),
+        "concepts": ("concepts", None, "concept ids", "target condition (e.g. breast cancer): ids, or an ATLAS "
+                     "concept set (JSON file path, JSON text or a table with items)"),
+        "cohort_definition_id": ("int", None, "", "instead of concepts: entry at the first cohort_start_date "
+                                 "of this cohort in the results schema's cohort table"),
         "include_descendants": ("bool", True, "", "also match descendants of the concepts"),
         "study_start": ("date", _REQUIRED, "date", "start of follow-up; the index is the later of this and entry"),
         "study_end": ("date", _REQUIRED, "date", "administrative end of follow-up"),
@@ -128,27 +140,37 @@ _SCHEMA: dict[str, dict[str, tuple[str, Any, str, str]]] = {
         "exclude_prior_outcome": ("bool", True, "", "drop persons with the outcome before the index"),
     },
     "exposure": {
-        "concepts": ("ids", _REQUIRED, "concept ids", "exposure condition (e.g. COVID-19)"),
+        "concepts": ("concepts", None, "concept ids", "exposure condition (e.g. COVID-19): ids or an ATLAS "
+                     "concept set"),
+        "cohort_definition_id": ("int", None, "", "instead of concepts: each cohort_start_date of this cohort "
+                                 "is an exposure record"),
         "include_descendants": ("bool", True, "", "also match descendants of the concepts"),
         "windows_days": ("numbers", _REQUIRED, "d", "risk-window starts after each exposure, from 0, increasing"),
         "lookback_days": ("int", 0, "d", "count exposures this long before the index"),
         "episode_gap_days": ("int", 30, "d", "records closer than this are one episode"),
     },
     "outcome": {
-        "table": ("str", _REQUIRED, "", "condition_occurrence or death"),
-        "concepts": ("ids", _REQUIRED, "concept ids", "outcome condition or cause of death"),
+        "table": ("str", _REQUIRED, "", "condition_occurrence, death or cohort"),
+        "concepts": ("concepts", None, "concept ids", "outcome condition or cause of death: ids or an ATLAS "
+                     "concept set"),
+        "cohort_definition_id": ("int", None, "", "table = \"cohort\": the first cohort_start_date of this "
+                                 "cohort after index is the outcome"),
         "include_descendants": ("bool", True, "", "also match descendants of the concepts"),
     },
     "censoring": {
         "death": ("bool", True, "", "censor at death"),
-        "excluded_death_concepts": ("ids", [], "concept ids", "deaths from these causes censor, not count"),
+        "excluded_death_concepts": ("concepts", [], "concept ids", "deaths from these causes censor, not count: "
+                                    "ids or an ATLAS concept set"),
     },
 }
 _COVARIATE = {"name": ("str", _REQUIRED, "", "term name in the Cox model"),
               "kind": ("str", _REQUIRED, "", "how the covariate is built (age, condition, measurement, ...)"),
               "per": ("number", 1.0, "", "scale: the HR is per this many units"),
               "concept_id": ("int", None, "concept id", "concept the covariate reads"),
-              "above": ("number", None, "", "threshold for a binary covariate")}
+              "above": ("number", None, "", "threshold for a binary covariate"),
+              "concepts": ("concepts", None, "concept ids", "condition / drug: the concept set (ids with "
+                           "descendants, or an ATLAS concept set)"),
+              "lookback_days": ("int", None, "d", "condition / drug: records at most this long before index")}
 
 
 def describe_study() -> list[dict[str, Any]]:
@@ -198,9 +220,14 @@ def _typed(where: str, key: str, kind: str, value: Any) -> Any:
             except ValueError:
                 raise bad("a date (YYYY-MM-DD)") from None
         raise bad("a date (YYYY-MM-DD)")
+    if kind == "concepts":
+        if isinstance(value, (str, dict)):
+            return value  # an ATLAS concept set: read in parse_study, which knows the study's folder
+        kind = "ids"
     if kind == "ids":
         if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
-            raise bad("a list of concept ids (whole numbers)")
+            raise bad("a list of concept ids (whole numbers) or an ATLAS concept set (JSON file path, JSON "
+                      "text or a table with items)")
         return tuple(value)
     if kind == "numbers":
         if not isinstance(value, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
@@ -225,8 +252,27 @@ def _section(raw: Mapping[str, Any], schema: Mapping[str, tuple[str, Any, str, s
     return out
 
 
-def parse_study(raw: Mapping[str, Any], source: str = "study") -> Study:
-    """Validate a parsed TOML document and return the :class:`Study`."""
+def _concept_set(value: Any, include_descendants: bool, where: str, base_dir: Path,
+                 cohort_definition_id: int | None = None) -> ConceptSet:
+    """A concept list (ids), an ATLAS expression (path, JSON text or table) or a cohort-table reference."""
+    if cohort_definition_id is not None:
+        if value is not None:
+            raise StudyError(f"{where}give concepts or cohort_definition_id, not both")
+        return ConceptSet((), include_descendants, (), cohort_definition_id)
+    if value is None:
+        raise StudyError(f"{where}concepts is missing (required, or cohort_definition_id for a cohort table)")
+    if isinstance(value, tuple):
+        if not value:
+            raise StudyError(f"{where}concepts is empty; name at least one concept id")
+        return ConceptSet(value, include_descendants)
+    items = read_expression(value, f"{where.rstrip()} concepts", base_dir)
+    return ConceptSet(tuple(dict.fromkeys(i.concept_id for i in items)), include_descendants, items)
+
+
+def parse_study(raw: Mapping[str, Any], source: str = "study", base_dir: str | os.PathLike[str] | None = None) -> Study:
+    """Validate a parsed TOML document and return the :class:`Study`; concept-set files named in it are read
+    relative to ``base_dir`` (default: the working directory)."""
+    folder = Path(base_dir) if base_dir is not None else Path.cwd()
     top = {k: v for k, v in raw.items() if k not in _SECTIONS}
     head = _section(top, _SCHEMA[""], f"study {source}: ")
     parts: dict[str, dict[str, Any]] = {}
@@ -250,6 +296,12 @@ def parse_study(raw: Mapping[str, Any], source: str = "study") -> Study:
             raise StudyError(f"{where}concept_id is missing (required for kind = \"measurement\")")
         if cv["kind"] != "measurement" and (cv["concept_id"] is not None or cv["above"] is not None):
             raise StudyError(f"{where}concept_id and above apply only to kind = \"measurement\"")
+        if cv["kind"] in _SET_KINDS:
+            cv["concepts"] = _concept_set(cv["concepts"], True, where, folder)
+            if cv["lookback_days"] is not None and cv["lookback_days"] < 0:
+                raise StudyError(f"{where}lookback_days must be >= 0, got {cv['lookback_days']}")
+        elif cv["concepts"] is not None or cv["lookback_days"] is not None:
+            raise StudyError(f"{where}concepts and lookback_days apply only to kind = \"condition\" or \"drug\"")
         if cv["per"] <= 0:
             raise StudyError(f"{where}per must be positive, got {cv['per']}")
         covariates.append(Covariate(**cv))
@@ -257,9 +309,13 @@ def parse_study(raw: Mapping[str, Any], source: str = "study") -> Study:
     if len(set(names)) != len(names):
         raise StudyError(f"study {source}: covariate names must be unique, got {names}")
     co, ex, ou, ce = parts["cohort"], parts["exposure"], parts["outcome"], parts["censoring"]
-    for sec, p in (("cohort", co), ("exposure", ex), ("outcome", ou)):
-        if not p["concepts"]:
-            raise StudyError(f"study {source}: [{sec}] concepts is empty; name at least one concept id")
+    sets = {sec: _concept_set(p["concepts"], p["include_descendants"], f"study {source}: [{sec}] ", folder,
+                              p["cohort_definition_id"]) for sec, p in (("cohort", co), ("exposure", ex), ("outcome", ou))}
+    exc_raw = ce["excluded_death_concepts"]
+    excluded = (ConceptSet((), True) if isinstance(exc_raw, (list, tuple)) and not exc_raw
+                else _concept_set(exc_raw, True, f"study {source}: [censoring] excluded_death_", folder))
+    if (ou["table"] == "cohort") != (ou["cohort_definition_id"] is not None):
+        raise StudyError(f"study {source}: [outcome] table = \"cohort\" and cohort_definition_id go together")
     if co["study_end"] <= co["study_start"]:
         raise StudyError(f"study {source}: [cohort] study_end ({co['study_end']}) must be after study_start "
                          f"({co['study_start']})")
@@ -281,13 +337,13 @@ def parse_study(raw: Mapping[str, Any], source: str = "study") -> Study:
             raise StudyError(f"study {source}: {key} must be >= 0, got {value}")
     return Study(
         name=head["name"], description=head["description"],
-        cohort=ConceptSet(co["concepts"], co["include_descendants"]), study_start=co["study_start"],
+        cohort=sets["cohort"], study_start=co["study_start"],
         study_end=co["study_end"], min_years_before_start=co["min_years_before_start"],
         washout_days=co["washout_days"], exclude_prior_outcome=co["exclude_prior_outcome"],
-        exposure=ConceptSet(ex["concepts"], ex["include_descendants"]), windows_days=w,
+        exposure=sets["exposure"], windows_days=w,
         lookback_days=ex["lookback_days"], episode_gap_days=ex["episode_gap_days"], outcome_table=ou["table"],
-        outcome=ConceptSet(ou["concepts"], ou["include_descendants"]), censor_on_death=ce["death"],
-        excluded_death_causes=ConceptSet(ce["excluded_death_concepts"], True), covariates=tuple(covariates),
+        outcome=sets["outcome"], censor_on_death=ce["death"],
+        excluded_death_causes=excluded, covariates=tuple(covariates),
         source=source, ties=head["ties"],
     )
 
@@ -309,6 +365,7 @@ def load_study(study: str | os.PathLike[str]) -> Study:
         except OSError as exc:
             raise StudyError(f"--study {study}: cannot be read: {exc.strerror}") from None
         source = text_path.name
+        folder = text_path.resolve().parent
     else:
         name = str(study)
         if name not in shipped_studies():
@@ -316,5 +373,6 @@ def load_study(study: str | os.PathLike[str]) -> Study:
                              f"{', '.join(shipped_studies())}")
         text = resources.files("reawaken.io.omop").joinpath("studies", f"{name}.toml").read_text(encoding="utf-8")
         source = f"{name}.toml"
+        folder = Path(str(resources.files("reawaken.io.omop").joinpath("studies")))
     raw = _read_toml(text, f"study {source}", StudyError)  # UTF-8 (BOM dropped), one-line errors
-    return parse_study(raw, source)
+    return parse_study(raw, source, folder)
