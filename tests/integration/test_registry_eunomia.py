@@ -232,12 +232,18 @@ def test_a_separating_covariate_stops_in_one_line(eunomia, tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
-def test_cli_warns_about_concepts_toml_ids_the_cdm_lacks(eunomia, tmp_path, capsys):
+def test_cli_warns_about_covariate_ids_the_cdm_lacks(eunomia, tmp_path, capsys):
     root, forms = eunomia
-    code = main(["analyze", "--cdm", str(forms["lower-v5.4"]), "--study", str(root / "eunomia.toml"),
+    # Malignant tumor of breast (4112853) is not in Eunomia's vocabulary: left out of the covariate, said
+    (root / "missing.toml").write_text(STUDY.replace("concepts = [4027663]", "concepts = [4027663, 4112853]"))
+    code = main(["analyze", "--cdm", str(forms["lower-v5.4"]), "--study", str(root / "missing.toml"),
                  "--out", str(tmp_path / "out"), "--json"])
     captured = capsys.readouterr()
     assert code == 0
     out = json.loads(captured.out)
-    assert out["n_events"] == 182 and any("breast_cancer (4112853)" in w for w in out["warnings"])
-    assert captured.err.startswith("warning: 18 of the ids in concepts.toml")
+    assert out["n_events"] == 182
+    assert out["warnings"] == ["study missing.toml [[covariates]] prior_peptic_ulcer: concept id 4112853 not in "
+                               "the CDM's concept table; left out"]
+    assert captured.err == f"warning: {out['warnings'][0]}\n"
+    saved = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert "breast_cancer (4112853)" in saved["cdm"]["concepts_toml_missing"]

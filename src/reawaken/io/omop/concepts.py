@@ -21,6 +21,7 @@ class Concept:
     concept_code: str
     certainty: str
     parents: tuple[str, ...] = ()
+    in_registry: bool = True  # written into synthetic registries; false: only named by studies for real CDMs
 
 
 @cache
@@ -51,6 +52,8 @@ def ancestor_rows() -> list[tuple[int, int, int, int]]:
     table = concepts()
     rows = []
     for c in table.values():
+        if not c.in_registry:
+            continue
         levels: dict[str, list[int]] = {c.role: [0]}
         frontier = [(c.role, 0)]
         while frontier:

@@ -355,10 +355,6 @@ def extract_study(cdm: str, study: Study, *, schemas: Schemas | None = None) -> 
                 "cdm_version_read_as": cdm_version_of(versions[0] if versions else None),
                 "concepts_toml_missing": missing}
         warnings = list(data.warnings)
-        if missing:
-            shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
-            warnings.append(f"{len(missing)} of the ids in concepts.toml are not in this CDM's concept table: "
-                            f"{shown} (shipped studies naming them will not find them; check in Athena)")
         if warnings:
             info["warnings"] = warnings
     if data.person_id.size == 0:  # pragma: no cover - extract raises first

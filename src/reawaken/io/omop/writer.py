@@ -180,7 +180,7 @@ def _dates(start: np.datetime64, days: np.ndarray) -> np.ndarray:
 
 def _vocabulary_tables() -> dict[str, Any]:
     table = concepts()
-    cs = list(table.values())
+    cs = [c for c in table.values() if c.in_registry]  # standard concepts only studies name stay out
     vocab_ids = sorted({c.vocabulary_id for c in cs})
     anc = np.array(ancestor_rows(), dtype=np.int64).reshape(-1, 4)
     return {

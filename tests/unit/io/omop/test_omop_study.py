@@ -18,7 +18,10 @@ def _raw(name="flatiron-style"):
 
 
 def test_shipped_studies_load_with_their_definitions():
-    assert set(shipped_studies()) >= {"ukb-style", "flatiron-style"}
+    assert set(shipped_studies()) >= {"ukb-style", "flatiron-style", "flatiron-standard"}
+    std = load_study("flatiron-standard")
+    assert std.ties == "efron" and not any(c.kind == "measurement" for c in std.covariates)
+    assert [c.kind for c in std.covariates] == ["age_at_index", "condition", "drug", "drug", "drug"]
     ukb, fl = load_study("ukb-style"), load_study("flatiron-style")
     assert ukb.outcome_table == "death" and ukb.min_years_before_start == 5.0
     assert ukb.study_start == dt.date(2020, 1, 1)
@@ -32,7 +35,8 @@ def test_study_concepts_are_in_the_concept_set_file():
     for name in shipped_studies():
         s = load_study(name)
         used = {*s.cohort.concepts, *s.exposure.concepts, *s.outcome.concepts, *s.excluded_death_causes.concepts,
-                *(c.concept_id for c in s.covariates if c.concept_id is not None)}
+                *(c.concept_id for c in s.covariates if c.concept_id is not None),
+                *(i for c in s.covariates if c.concepts is not None for i in c.concepts.concepts)}
         assert used <= known, name
 
 
