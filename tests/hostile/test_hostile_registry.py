@@ -17,7 +17,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from hostile_helpers import PG_URL, run_error, tree_hash
+from hostile_helpers import PG_URL, edited_study, run_error, tree_hash
 
 from reawaken.cli.main import main
 from reawaken.errors import SchemaError
@@ -273,3 +273,56 @@ def test_libpq_settings_reach_the_server_when_the_url_has_none(small_registry, t
     out, err = capsys.readouterr()
     _no_secret(out, err)
     assert (Path("an") / "results.json").is_file() and os.environ["PGSERVICE"] == "hostile"
+
+
+# --- issue 10: cdm-check, schemas, ATLAS concept sets and cohort tables from a careless or hostile user ----
+
+def test_cdm_check_on_what_is_not_a_cdm_is_one_line(tmp_path, capsys, password_refusing_server):
+    (tmp_path / "notes.txt").write_text("not a database")
+    assert "does not exist" in run_error(capsys, "cdm-check", tmp_path / "nope.duckdb")
+    assert "cannot open" in run_error(capsys, "cdm-check", tmp_path / "notes.txt")
+    url = f"postgresql://u:{SECRET}@127.0.0.1:{password_refusing_server}/db"
+    err = run_error(capsys, "cdm-check", url)
+    assert "password authentication failed" in err
+    _no_secret(err)
+    assert not (tmp_path / "nope.duckdb").exists()
+
+
+@pytest.mark.parametrize("option, value, message", [
+    ("--cdm-schema", "cdm;drop", "not a plain identifier"),
+    ("--vocab-schema", "x y", "not a plain identifier"),
+    ("--results-schema", "absent_schema", "--results-schema absent_schema: the database has no such schema"),
+])
+def test_bad_schema_options_are_one_line_and_write_nothing(small_registry, tmp_path, capsys, option, value,
+                                                           message):
+    _, registry = small_registry
+    before = tree_hash(registry)
+    err = run_error(capsys, "analyze", "--cdm", registry, "--study", "flatiron-style", "--out", tmp_path / "o",
+                    option, value)
+    assert message in err
+    assert not (tmp_path / "o").exists() and tree_hash(registry) == before
+    assert message in run_error(capsys, "cdm-check", registry, option, value)
+
+
+@pytest.mark.parametrize("concepts, message", [
+    ('"missing.json"', "concept-set file 'missing.json' not found"),
+    ('"bad.json"', "concept-set file bad.json cannot be read"),
+    ('"../../../../../../etc/passwd"', "is not valid JSON"),
+    ("'{\"items\": [{\"concept\": {\"CONCEPT_ID\": 4112853}, \"isExcluded\": true}]}'", "every item is excluded"),
+    ("'{\"items\": [{\"concept\": {\"CONCEPT_ID\": 99999999}}]}'", "concept id 99999999 is not in the CDM"),
+    ("{ items = [ { concept = { CONCEPT_ID = 4112853 }, includeDescendants = 1 } ] }", "includeDescendants must be"),
+])
+def test_bad_atlas_concept_sets_are_one_line(small_registry, tmp_path, capsys, concepts, message):
+    _, registry = small_registry
+    (tmp_path / "bad.json").write_bytes(b"\xff\xfe{items")
+    study = edited_study(tmp_path, **{"concepts = [4112853]": f"concepts = {concepts}"})
+    err = run_error(capsys, "analyze", "--cdm", registry, "--study", study, "--out", tmp_path / "o")
+    assert message in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_cohort_table_the_cdm_lacks_is_named(small_registry, tmp_path, capsys):
+    _, registry = small_registry
+    study = edited_study(tmp_path, **{"concepts = [4112853]": "cohort_definition_id = 7"})
+    err = run_error(capsys, "analyze", "--cdm", registry, "--study", study, "--out", tmp_path / "o")
+    assert "no table cohort" in err and "--results-schema" in err
