@@ -237,3 +237,14 @@ def test_docs_and_assets_are_local(client):
     for text in (docs, page, client.get("/static/app.js").text, client.get("/static/chart.js").text):
         assert "http://" not in text.replace("http://www.w3.org/2000/svg", "") and "https://" not in text
     assert "default-src 'self'" in client.get("/").headers["content-security-policy"]
+
+
+def test_scenarios_in_worker_processes_answer_and_refuse_alike(tmp_path):
+    """With --sim-processes the use case runs in a spawned process: same answer, same 4xx for a bad name."""
+    from fastapi.testclient import TestClient
+
+    with TestClient(create_app(Settings(data_dir=tmp_path, sim_processes=1))) as c:
+        r = c.post("/api/simulate", json={**SCENARIO, "host": "human"})
+        assert r.status_code == 200 and r.json()["label"] == "human / influenza"
+        r = c.post("/api/simulate", json={**SCENARIO, "interventions": [{"name": "magic"}]})
+        assert r.status_code == 400 and "unknown intervention 'magic'" in r.json()["detail"]

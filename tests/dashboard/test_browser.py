@@ -59,9 +59,9 @@ def test_changing_an_intervention_changes_the_curve(page):
     # the previous run is drawn dashed for comparison, and the targets are on the fold chart
     assert page.locator("[data-panel='DCC states'] path.series[data-name^='awakened (previous']").count() == 1
     assert page.locator("[data-panel='fold'] rect.target").count() >= 2
+    _shot(page, "explorer")  # anti-IL-6 over the untreated infection (dashed, and grey dots in the target box)
     page.fill("input[name=day2]", "20")
     page.wait_for_selector("#sim-status[data-label='mouse / influenza / anti-il6 / 0x20']")
-    _shot(page, "explorer")
     # the stochastic view: P(no lesion) for a few human lungs
     page.select_option("select[name=host]", "human")
     page.wait_for_selector("#sim-status[data-label^='human / influenza']")

@@ -133,6 +133,8 @@ def _add_serve_command(sub: argparse._SubParsersAction) -> None:
     w.add_argument("--data-dir", type=Path, default=None, help="folder for cohort jobs (default: a new temporary one)")
     w.add_argument("--max-cohort-n", type=_count, default=20_000, help="largest cohort a job may ask for (default 20000)")
     w.add_argument("--workers", type=_count, default=1, help="cohort jobs run at once (default 1)")
+    w.add_argument("--sim-processes", type=_number(int, lambda v: 0 <= v <= 64, "must be 0-64"), default=None,
+                   help="worker processes for scenario requests (default: the number of cores; 0 = in the server)")
 
 
 def _add_scenario_args(p: argparse.ArgumentParser) -> None:
@@ -379,6 +381,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _run_serve(args: argparse.Namespace) -> int:
+    import os
     import secrets
 
     try:
@@ -388,7 +391,8 @@ def _run_serve(args: argparse.Namespace) -> int:
     except ImportError as exc:
         return _fail(f"the dashboard needs the 'web' extra ({exc.name} is missing): pip install 'reawaken[web]'")
     settings = Settings(host=args.host, data_dir=args.data_dir, registry_dir=args.registry_dir,
-                        max_cohort_n=args.max_cohort_n, workers=args.workers)
+                        max_cohort_n=args.max_cohort_n, workers=args.workers,
+                        sim_processes=(os.cpu_count() or 1) if args.sim_processes is None else args.sim_processes)
     if not settings.loopback:
         settings.token = args.token or secrets.token_urlsafe(24)
     elif args.token:

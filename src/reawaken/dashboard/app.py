@@ -57,6 +57,7 @@ class Settings:
     max_risk_n: int = 20_000
     max_jobs: int = 20
     workers: int = 1
+    sim_processes: int = 0  # scenario requests in this many worker processes (0: in the server's own threads)
     max_body_bytes: int = 256 * 1024
     extra_hosts: tuple[str, ...] = field(default_factory=tuple)  # further Host names to accept (tests)
 
@@ -100,10 +101,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         raise ValueError("binding beyond loopback needs a token")
     data_dir = settings.data_dir or Path(tempfile.mkdtemp(prefix="reawaken-dashboard-"))
     jobs = JobStore(data_dir / "jobs", max_jobs=settings.max_jobs, max_workers=settings.workers)
+    sims = _process_pool(settings.sim_processes)
     app = FastAPI(title="reawaken dashboard API", version="1",
                   description="Research use only. The JSON API behind the reawaken dashboard; every call is a "
                               "thin shell over reawaken.api.",
-                  docs_url=None, redoc_url=None, lifespan=_lifespan(jobs))  # Swagger UI and ReDoc load from a CDN: see /docs instead
+                  docs_url=None, redoc_url=None, lifespan=_lifespan(jobs, sims))  # Swagger UI and ReDoc load from a CDN: see /docs instead
     app.state.settings, app.state.jobs = settings, jobs
 
     @app.middleware("http")
@@ -175,13 +177,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def get_options() -> dict[str, Any]:
         return services.options(settings.limits())
 
+    async def _offload(fn: Any, req: Any) -> dict[str, Any]:
+        # The solver is Python and holds the GIL: in worker processes, scenarios use every core and leave the
+        # server's own threads (the page, progress streams, cohort jobs) responsive.
+        if sims is None:
+            return await asyncio.get_running_loop().run_in_executor(None, fn, req)
+        return await asyncio.get_running_loop().run_in_executor(sims, services.run_request, fn.__name__,
+                                                                 type(req).__name__, req.model_dump())
+
     @app.post("/api/simulate", tags=["mechanism"], summary="one deterministic scenario (api.simulate)")
-    def simulate(req: ScenarioIn) -> dict[str, Any]:
-        return services.simulate(req)
+    async def simulate(req: ScenarioIn) -> dict[str, Any]:
+        return await _offload(services.simulate, req)
 
     @app.post("/api/stochastic", tags=["mechanism"], summary="stochastic lungs (api.simulate_stochastic)")
-    def stochastic(req: StochasticIn) -> dict[str, Any]:
-        return services.simulate_stochastic(req)
+    async def stochastic(req: StochasticIn) -> dict[str, Any]:
+        return await _offload(services.simulate_stochastic, req)
 
     # --- cohort jobs -------------------------------------------------------------------------------------
     @app.get("/api/cohort/schema", tags=["cohort"], summary="every cohort config key with bounds and units")
@@ -281,13 +291,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-def _lifespan(jobs: JobStore) -> Any:
+def _process_pool(n: int) -> Any:
+    """Worker processes for scenario requests, started with 'spawn' (set here, never at import: forking a server
+    with running threads could copy a held lock)."""
+    if n <= 0:
+        return None
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    return ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context("spawn"))
+
+
+def _lifespan(jobs: JobStore, sims: Any) -> Any:
     from contextlib import asynccontextmanager
 
     @asynccontextmanager
     async def span(app: FastAPI) -> Any:
         yield
         jobs.shutdown()  # running jobs stop at their next chunk; their folders stay resumable
+        if sims is not None:
+            sims.shutdown(wait=False, cancel_futures=True)
 
     return span
 

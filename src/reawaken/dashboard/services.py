@@ -119,6 +119,14 @@ def simulate(req: ScenarioIn) -> dict[str, Any]:
                       "parameter_set": res.manifest.get("parameter_set", {}).get("provenance")})
 
 
+def run_request(function: str, model: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Entry point of a worker process: rebuild the validated request and run one use case (both by name from
+    fixed tables, so nothing but these two can be reached)."""
+    models = {"ScenarioIn": ScenarioIn, "StochasticIn": StochasticIn}
+    functions = {"simulate": simulate, "simulate_stochastic": simulate_stochastic}
+    return functions[function](models[model].model_validate(body))
+
+
 def simulate_stochastic(req: StochasticIn) -> dict[str, Any]:
     scenario = scenario_of(req)
     res = api.simulate_stochastic(scenario, days=req.days, replicates=req.replicates, seed=req.seed,
