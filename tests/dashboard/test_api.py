@@ -200,6 +200,8 @@ def test_risk_view_band_and_refusals(client):
         assert [p["years"] for p in pts] == [1.0, 3.0, 5.0]
         assert all(p["low"] <= p["risk"] <= p["high"] for p in pts)
         assert [p["events"] for p in pts] == sorted(p["events"] for p in pts)  # cumulative
+    vacc = client.post("/api/risk", json={"n": 600, "vaccinated": True}).json()["outcomes"]["any distant relapse"]
+    assert vacc["baseline"] == vacc["vaccinated"]  # a vaccinated survivor as she is = the fully vaccinated arm
     for body, words in [({"subtype": "ER+"}, "unknown subtype"), ({"age": 5}, "age"), ({"n": 10**6}, "more than"),
                         ({"virus": "none", "n": 600}, "unknown infecting virus")]:
         resp = client.post("/api/risk", json=body)

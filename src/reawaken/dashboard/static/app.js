@@ -139,20 +139,38 @@ function dccSpecies(res) {
     .map((s) => s.name);
 }
 
+function dccGroups(res) {
+  // One panel per site: "bone_dormant" belongs to "bone", plain "dormant" to the lung (the model's naming).
+  const groups = new Map();
+  for (const name of dccSpecies(res)) {
+    const site = name.includes("_") ? name.split("_")[0] : "lung";
+    if (!groups.has(site)) groups.set(site, []);
+    groups.get(site).push(name);
+  }
+  return [...groups.entries()];
+}
+
 function drawScenario(res) {
   const box = $("#sim-charts");
   box.innerHTML = "";
+  const il6Unit = unitOf(res, "il6");
+  const il6 = res.species.filter((x) => /^il6/.test(x.name) && x.unit === il6Unit).map((x) => x.name);
   const panels = [
     ["virus", ["virus"], "Virus: how much and how long. Compare the peak day and clearance between runs."],
-    ["IL-6", ["il6"], "IL-6 (lung) is what the mechanism makes of the virus; it drives awakening. Look at peak height and width."],
+    ["IL-6", il6, "IL-6 is what the mechanism makes of the virus; it drives awakening. Look at peak height and width."],
     ["T cells", ["cd8", "cd4"], "CD8 effectors kill awakened DCCs; CD4 cells near DCCs shield them."],
-    ["DCC states", dccSpecies(res), "Dormant cells awaken, expand and return to a larger primed dormant pool."],
   ];
+  for (const [site, names] of dccGroups(res)) {
+    panels.push([site === "lung" ? "DCC states" : `DCC states (${site})`, names,
+      site === "lung" ? "Dormant cells awaken, expand and return to a larger primed dormant pool." :
+        `DCC pools in the ${site}: compare with the lung panel.`]);
+  }
   for (const [title, names, cap] of panels) {
     const div = h("div", { class: "panel", "data-panel": title });
     box.appendChild(div);
     const unit = names.length ? unitOf(res, names[0]) : "";
-    C().lineChart(div, { title, xLabel: "days after day 0 (d)", yLabel: `${names.join(", ")} (${unit})`, log: true,
+    const yLabel = title.startsWith("DCC") ? `DCCs (${unit})` : `${names.join(", ")} (${unit})`;
+    C().lineChart(div, { title, xLabel: "days after day 0 (d)", yLabel, log: true,
       yMin: title === "virus" ? 1e-2 : undefined, series: seriesFor(res, names, previous), caption: cap,
       vlines: res.infection_days.map((x) => ({ x })) });
   }
