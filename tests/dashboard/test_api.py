@@ -152,6 +152,10 @@ def test_a_crashed_job_is_failed_never_finished(client, monkeypatch):
     r = client.get(f"/api/jobs/{job['id']}/results")
     assert r.status_code == 409 and "failed" in r.json()["detail"]
     assert client.get("/api/health").status_code == 200
+    from fastapi.testclient import TestClient
+
+    with TestClient(create_app(client.app.state.settings)) as again:  # a restart keeps it failed, not finished
+        assert again.get(f"/api/jobs/{job['id']}").json()["state"] == "failed"
 
 
 def test_the_job_store_is_bounded(tmp_path, registry_dir, monkeypatch):
@@ -250,3 +254,29 @@ def test_scenarios_in_worker_processes_answer_and_refuse_alike(tmp_path):
         assert r.status_code == 200 and r.json()["label"] == "human / influenza"
         r = c.post("/api/simulate", json={**SCENARIO, "interventions": [{"name": "magic"}]})
         assert r.status_code == 400 and "unknown intervention 'magic'" in r.json()["detail"]
+
+
+def test_jobs_survive_a_server_restart(tmp_path):
+    """A restarted server on the same --data-dir lists the old jobs: a finished one with its results, an
+    interrupted one as cancelled, which resume finishes."""
+    from fastapi.testclient import TestClient
+
+    settings = Settings(data_dir=tmp_path, max_cohort_n=5000)
+    with TestClient(create_app(settings)) as c:
+        done = c.post("/api/jobs", json={"n": 300, "years": 1, "chunks": 2, "arms": ["baseline"]}).json()
+        _wait(c, done["id"])
+        cut = c.post("/api/jobs", json={"n": 2000, "years": 3, "chunks": 40, "arms": ["baseline"]}).json()
+        while c.get(f"/api/jobs/{cut['id']}").json()["done"] < 1:
+            time.sleep(0.02)
+        c.post(f"/api/jobs/{cut['id']}/cancel")
+        _wait(c, cut["id"], ("cancelled", "finished"))
+    (tmp_path / "jobs" / "job-bogus.json").write_text("{not json")  # a damaged record is skipped
+    with TestClient(create_app(settings)) as c:
+        jobs = {j["id"]: j for j in c.get("/api/jobs").json()}
+        assert set(jobs) == {done["id"], cut["id"]}
+        assert jobs[done["id"]]["state"] == "finished"
+        assert c.get(f"/api/jobs/{done['id']}/results").json()["summary"]["n_persons"] == 300
+        assert jobs[cut["id"]]["state"] == "cancelled"
+        assert c.post(f"/api/jobs/{cut['id']}/resume").status_code == 200
+        assert _wait(c, cut["id"])["state"] == "finished"
+        assert c.get(f"/api/jobs/{cut['id']}/results").json()["summary"]["resumed"] is True

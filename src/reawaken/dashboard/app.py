@@ -102,6 +102,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     data_dir = settings.data_dir or Path(tempfile.mkdtemp(prefix="reawaken-dashboard-"))
     jobs = JobStore(data_dir / "jobs", max_jobs=settings.max_jobs, max_workers=settings.workers)
     sims = _process_pool(settings.sim_processes)
+    if settings.data_dir is not None:  # a folder that outlives the server: its jobs come back
+        jobs.recover(lambda request: _runner_of(request, settings), services.open_cohort)
     app = FastAPI(title="reawaken dashboard API", version="1",
                   description="Research use only. The JSON API behind the reawaken dashboard; every call is a "
                               "thin shell over reawaken.api.",
@@ -289,6 +291,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return services.risk(req, settings.max_risk_n)
 
     return app
+
+
+def _runner_of(request: dict[str, Any], settings: Settings) -> Any:
+    req = CohortJobIn.model_validate(request)
+    return services.cohort_runner(req, services.cohort_config(req, settings.max_cohort_n))
 
 
 def _process_pool(n: int) -> Any:

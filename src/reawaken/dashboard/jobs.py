@@ -14,6 +14,7 @@ from the list; their folders stay on disk).
 
 from __future__ import annotations
 
+import json
 import secrets
 import threading
 import time
@@ -94,8 +95,39 @@ class JobStore:
             job_id = secrets.token_hex(6)  # unguessable and path-safe
             job = Job(job_id, request, self.root / f"job-{job_id}", run=run)
             self._jobs[job_id] = job
+        self._remember(job)
         self._start(job, run)
         return job
+
+    def recover(self, runner: Callable[[dict[str, Any]], Any], opened: Callable[[Path], Any]) -> int:
+        """Jobs of an earlier server on the same data folder: finished ones come back with their results
+        (``opened(folder)``), interrupted ones as cancelled, so resume continues them. ``runner(request)``
+        rebuilds the work of a request (validated again: a bad record is skipped, never run)."""
+        found = 0
+        for meta in sorted(self.root.glob("job-*.json")):
+            try:
+                rec = json.loads(meta.read_text(encoding="utf-8"))
+                job = Job(str(rec["id"]), dict(rec["request"]), self.root / f"job-{rec['id']}",
+                          created=float(rec["created"]), run=runner(rec["request"]))
+            except Exception:  # noqa: BLE001 -- a damaged record of an old job is not this server's failure
+                continue
+            if job.id in self._jobs or meta.name != f"job-{job.id}.json":
+                continue
+            if (job.folder / "summary.json").is_file():
+                try:
+                    job.result, job.state = opened(job.folder), FINISHED
+                except Exception:  # noqa: BLE001
+                    job.state, job.message = CANCELLED, "its results could not be read; resume recomputes what is missing"
+            elif rec.get("state") == FAILED:  # a failure stays a failure across a restart
+                job.state, job.message = FAILED, str(rec.get("message", ""))
+            else:
+                job.state, job.message = CANCELLED, "interrupted when the server stopped; resume continues it"
+            job.finished = meta.stat().st_mtime
+            self._jobs[job.id] = job
+            found += 1
+        while len(self._jobs) > self.max_jobs:  # keep the newest
+            self._jobs.popitem(last=False)
+        return found
 
     def cancel(self, job_id: str) -> Job:
         job = self.get(job_id)
@@ -127,6 +159,14 @@ class JobStore:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
     # --- internals -----------------------------------------------------------------------------------
+    def _remember(self, job: Job) -> None:
+        """The job's request beside its folder, so a restarted server can list and resume it."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        tmp = self.root / f".job-{job.id}.json.tmp"
+        tmp.write_text(json.dumps({"id": job.id, "request": job.request, "created": job.created, "state": job.state,
+                                   "message": job.message}), encoding="utf-8")
+        tmp.replace(self.root / f"job-{job.id}.json")
+
     def _make_room(self) -> None:
         if len(self._jobs) < self.max_jobs:
             return
@@ -164,5 +204,9 @@ class JobStore:
                 job.state, job.message, job.result = state, message, result
                 job.finished = time.time()
                 job.version += 1
+            try:
+                self._remember(job)
+            except OSError:  # the record is for a later server; this one already knows the outcome
+                pass
 
         self._pool.submit(body)

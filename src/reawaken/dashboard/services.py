@@ -174,6 +174,14 @@ def cohort_runner(req: CohortJobIn, cfg: Any) -> Callable[[Any, Callable[[int, i
     return run
 
 
+def open_cohort(folder: Path) -> Any:
+    """The result of a cohort run that finished in ``folder`` (its summary and manifest, as run_cohort wrote
+    them; the tables stay in the store)."""
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    return api.CohortResult(folder, summary, manifest)
+
+
 def cohort_results(result: Any) -> dict[str, Any]:
     """Arms with relapses averted (paired SE) and cumulative lung-metastasis curves with 95% bands."""
     from .curves import cumulative_incidence
