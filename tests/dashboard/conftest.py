@@ -17,6 +17,7 @@ pytest.importorskip("fastapi", reason="the dashboard needs the 'web' extra")
 from reawaken.dashboard import Settings, create_app  # noqa: E402
 
 ROOT = Path(__file__).parents[2]
+TEST_HOSTS = ("testserver",)  # the Host name of FastAPI's TestClient; a real server accepts only the loopback
 
 
 def _registry_fixture():
@@ -41,7 +42,8 @@ def registry_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture()
 def settings(tmp_path, registry_dir) -> Settings:
-    return Settings(data_dir=tmp_path / "data", registry_dir=registry_dir, max_cohort_n=5000, max_risk_n=3000)
+    return Settings(data_dir=tmp_path / "data", registry_dir=registry_dir, max_cohort_n=5000, max_risk_n=3000,
+                    extra_hosts=TEST_HOSTS)
 
 
 @pytest.fixture()

@@ -165,7 +165,7 @@ def test_the_job_store_is_bounded(tmp_path, registry_dir, monkeypatch):
 
     release = __import__("threading").Event()
     monkeypatch.setattr(api, "run_cohort", lambda *a, **k: release.wait(30))
-    app = create_app(Settings(data_dir=tmp_path, max_jobs=2, max_cohort_n=100))
+    app = create_app(Settings(data_dir=tmp_path, max_jobs=2, max_cohort_n=100, extra_hosts=("testserver",)))
     with TestClient(app) as c:
         ids = [c.post("/api/jobs", json={"n": 10}).json()["id"] for _ in range(2)]
         r = c.post("/api/jobs", json={"n": 10})
@@ -229,10 +229,16 @@ def test_token_is_required_beyond_loopback(tmp_path):
         assert c.get("/api/health").status_code == 200  # the cookie now carries it
 
 
-def test_loopback_server_refuses_foreign_host_headers(client):
-    r = client.get("/api/health", headers={"host": "evil.example:8765"})
-    assert r.status_code == 403 and "loopback" in r.json()["detail"]
-    assert client.get("/api/health", headers={"host": "127.0.0.1:8765"}).status_code == 200
+def test_loopback_server_refuses_foreign_host_headers(client, tmp_path):
+    from fastapi.testclient import TestClient
+
+    for host in ("evil.example:8765", "127.0.0.1.evil.example", "127.0.0.1.evil.example:8765", "0.0.0.0"):
+        r = client.get("/api/health", headers={"host": host})
+        assert r.status_code == 403 and "loopback" in r.json()["detail"], host
+    for host in ("127.0.0.1:8765", "localhost:8765", "[::1]:8765", "127.0.0.2"):
+        assert client.get("/api/health", headers={"host": host}).status_code == 200, host
+    with TestClient(create_app(Settings(data_dir=tmp_path))) as plain:  # no test hosts: TestClient's own is refused
+        assert plain.get("/api/health").status_code == 403
 
 
 def test_docs_and_assets_are_local(client):
@@ -249,7 +255,7 @@ def test_scenarios_in_worker_processes_answer_and_refuse_alike(tmp_path):
     """With --sim-processes the use case runs in a spawned process: same answer, same 4xx for a bad name."""
     from fastapi.testclient import TestClient
 
-    with TestClient(create_app(Settings(data_dir=tmp_path, sim_processes=1))) as c:
+    with TestClient(create_app(Settings(data_dir=tmp_path, sim_processes=1, extra_hosts=("testserver",)))) as c:
         r = c.post("/api/simulate", json={**SCENARIO, "host": "human"})
         assert r.status_code == 200 and r.json()["label"] == "human / influenza"
         r = c.post("/api/simulate", json={**SCENARIO, "interventions": [{"name": "magic"}]})
@@ -261,7 +267,7 @@ def test_jobs_survive_a_server_restart(tmp_path):
     interrupted one as cancelled, which resume finishes."""
     from fastapi.testclient import TestClient
 
-    settings = Settings(data_dir=tmp_path, max_cohort_n=5000)
+    settings = Settings(data_dir=tmp_path, max_cohort_n=5000, extra_hosts=("testserver",))
     with TestClient(create_app(settings)) as c:
         done = c.post("/api/jobs", json={"n": 300, "years": 1, "chunks": 2, "arms": ["baseline"]}).json()
         _wait(c, done["id"])

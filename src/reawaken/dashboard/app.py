@@ -59,11 +59,11 @@ class Settings:
     workers: int = 1
     sim_processes: int = 0  # scenario requests in this many worker processes (0: in the server's own threads)
     max_body_bytes: int = 256 * 1024
-    extra_hosts: tuple[str, ...] = field(default_factory=tuple)  # further Host names to accept (tests)
+    extra_hosts: tuple[str, ...] = field(default_factory=tuple)  # further Host names to accept (tests: testserver)
 
     @property
     def loopback(self) -> bool:
-        return self.host in LOOPBACK_NAMES or self.host.startswith("127.")
+        return self.host in LOOPBACK_NAMES or _is_loopback_ip(self.host)
 
     def limits(self) -> dict[str, Any]:
         return {"max_cohort_n": self.max_cohort_n, "max_risk_n": self.max_risk_n, "max_jobs": self.max_jobs,
@@ -75,6 +75,16 @@ def _hostname(header: str) -> str:
     if header.startswith("["):
         return header.split("]")[0] + "]"
     return header.rsplit(":", 1)[0] if ":" in header else header
+
+
+def _is_loopback_ip(host: str) -> bool:
+    """A literal loopback address (127.x.y.z, ::1); a name such as 127.0.0.1.evil.example is not one."""
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _problem(status: int, message: str) -> JSONResponse:
@@ -114,8 +124,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def guard(request: Request, call_next: Any) -> Response:
         host = _hostname(request.headers.get("host") or "")
         if settings.token is None:
-            allowed = LOOPBACK_NAMES | {"testserver", *settings.extra_hosts}
-            if host not in allowed and not host.startswith("127."):
+            allowed = LOOPBACK_NAMES | set(settings.extra_hosts)
+            if host not in allowed and not _is_loopback_ip(host):
                 return _problem(403, f"this server answers only on the loopback (Host {host[:60]!r} refused)")
         else:
             given = (request.headers.get("authorization") or "").removeprefix("Bearer ").strip() \
