@@ -116,10 +116,11 @@ def registry_section(results: Sequence[tuple[str, Mapping[str, Any], Mapping[str
     blocks = []
     for label, res, truth in results:
         pub = PUBLISHED.get(str(res.get("study")))
-        rows = "".join(
+        first = next((h["term"] for h in res["hazard_ratios"] if h["term"].startswith("infection")), None)
+        rows = "".join(  # the published estimate once, on the first infection row (a narrow table on a phone)
             f"<tr><td class=l>{html.escape(h['term'])}</td><td>{h['hr']:.2f}</td><td>{h['ci_low']:.2f}–{h['ci_high']:.2f}</td>"
             f"<td>{_truth_cell(truth, h['term'])}</td>"
-            f"<td>{html.escape(pub[0]) if pub and h['term'].startswith('infection') else ''}</td></tr>"
+            f"<td class=l>{html.escape(pub[0]) if pub and h['term'] == first else ''}</td></tr>"
             for h in res["hazard_ratios"])
         blocks.append(f"""<h3>{html.escape(label)}</h3>
 <p class=note>{res['n_persons']:,} persons, {res['n_events']:,} events; time-varying Cox, Breslow ties, robust SEs
