@@ -50,15 +50,17 @@ def roadrunner_episodes(tables, n: int, seed: int = 3) -> tuple[float, float]:  
     rr.integrator.relative_tolerance = 1e-6
     rr.integrator.absolute_tolerance = 1e-9
     rr.timeCourseSelections = ["time", "dormant", "awakened", "primed"]
-    p_i, p_n = spec.parameter("p_il6_I").value, spec.parameter("p_il6_N").value
+    from reawaken.model.library.il6_dormancy import SEVERITY_PARAMETERS
+
+    base = {k: spec.parameter(k).value for k in SEVERITY_PARAMETERS}
     log_s = rng.uniform(-2.0, 2.5, n)
     days = float(tables.days[-1])
     w_rr = np.empty(n)
     start = time.perf_counter()
     for k in range(n):
         rr.reset()
-        rr["p_il6_I"] = p_i * np.exp(log_s[k])
-        rr["p_il6_N"] = p_n * np.exp(log_s[k])
+        for name, value in base.items():
+            rr[name] = value * np.exp(log_s[k])
         out = rr.simulate(0.0, days, 91)
         w_rr[k] = out[-1, 1:] @ tables.weights
     per = (time.perf_counter() - start) / n

@@ -50,6 +50,22 @@ READOUTS = TableSpec(
     ),
 )
 
+EPISODES = TableSpec(
+    "episodes",
+    (
+        Column("infection", "int64", "", "infection number (1 = first)"),
+        Column("day", "float64", "d", "day of the infection"),
+        Column("virus_peak", "float64", "TCID50/mL", "peak infectious virus in the episode"),
+        Column("virus_peak_day", "float64", "d", "days from infection to the virus peak"),
+        Column("virus_clearance_day", "float64", "d", "days to first fall below the detection limit (NaN: never)"),
+        Column("il6_peak_pg_ml", "float64", "pg/mL", "peak lung IL-6"),
+        Column("il6_peak_day", "float64", "d", "days from infection to the lung IL-6 peak"),
+        Column("il6_serum_peak_pg_ml", "float64", "pg/mL", "peak serum IL-6"),
+        Column("il6_serum_peak_day", "float64", "d", "days from infection to the serum IL-6 peak"),
+        Column("awakenings", "float64", "cells", "lung awakening events (clone founders) in the episode"),
+    ),
+)
+
 REPLICATES = TableSpec(
     "replicates",
     (
@@ -165,5 +181,5 @@ TARGETS = TableSpec(
     ),
 )
 
-__all__ = ["ATTRITION", "COHORT_ARMS", "EVENTS", "HAZARD_RATIOS", "INCIDENCE", "KM", "PERSONS", "READOUTS",
+__all__ = ["ATTRITION", "COHORT_ARMS", "EPISODES", "EVENTS", "HAZARD_RATIOS", "INCIDENCE", "KM", "PERSONS", "READOUTS",
            "REPLICATES", "SCHEMA_VERSION", "TARGETS", "TRAJECTORIES", "Column", "TableSpec"]

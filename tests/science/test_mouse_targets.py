@@ -208,10 +208,13 @@ def test_a_later_infection_does_not_change_the_past(eps):
 # IL-6 acts on the early (awakening) step (AACR 2023 [P]; medxy [N]): blocking IL-6R on day 1 blunts
 # expansion, blocking on day 10 (after awakening) barely does.
 def test_anti_il6r_early_blunts_expansion_late_does_not(eps):
+    """IL-6 acts on the awakening step, so blocking its receptor early blunts the expansion and blocking it
+    late does not. Since v2 the NET-remodelled niche lets cells woken before the dose (and by NETs) expand,
+    so an early dose halves rather than abolishes the day-15 burden (the knockout still does: T6)."""
     wt, d1, d10 = (fold(eps[k], 15.0) for k in ("flu", "anti_d1", "anti_d10"))
-    assert d1 <= 0.1 * wt
+    assert d1 <= 0.5 * wt
     assert d10 >= 0.5 * wt
-    assert d1 <= 0.1 * d10
+    assert d1 <= 0.5 * d10
 
 
 # Mass balance: with no killing (k_kill = 0) and no attrition of primed cells (d_P = 0) DCCs are only

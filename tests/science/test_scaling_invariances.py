@@ -18,7 +18,10 @@ from reawaken.model import compile_model
 from reawaken.scenarios import AntiIL6, Antiviral, CD4Depletion, Scenario, Vaccinated
 from reawaken.solvers import BatchDopri5, Status, simulate
 
-DCC_STATES = ("dormant", "awakened", "primed", "awakenings")
+# Every DCC pool: the bone-marrow and liver pools share dcc_capacity with the lung, so they scale too.
+DCC_STATES = ("dormant", "awakened", "primed", "awakenings", *(f"{site}_{state}" for site in ("bone", "liver")
+                                                              for state in ("dormant", "awakened", "primed")))
+POOLS = ("dormant", "bone_dormant", "liver_dormant")
 
 
 def _fold(values, species):
@@ -29,12 +32,12 @@ def _fold(values, species):
 
 def _scaled(scenario, factor, *, with_k_c4a=True):
     spec, _ = scenario.apply()
-    dormant = spec.species[spec.species_names.index("dormant")].initial
+    initial = {k: spec.species[spec.species_names.index(k)].initial * factor for k in POOLS}
     overrides = {**scenario.overrides, "dcc_capacity": spec.parameter("dcc_capacity").value * factor}
     if with_k_c4a:
         overrides["K_C4A"] = spec.parameter("K_C4A").value * factor
     return Scenario(scenario.host, scenario.virus, scenario.infection_days, scenario.interventions,
-                    overrides=overrides, initial={"dormant": dormant * factor}, name=f"x{factor}")
+                    overrides=overrides, initial=initial, name=f"x{factor}")
 
 
 BASES = [

@@ -113,13 +113,13 @@ def _flatiron_hr(ev, cfg, virus_codes=(1,), entry_date="2020-03-01"):
 def test_post_covid_lung_metastasis_hazard_ratio_is_in_the_flatiron_range(chunk):
     """Soft target 14 (science.md 4b): Flatiron, COVID-19 -> lung metastasis HR ~1.44, accepted 1.1-1.9.
     The HR here comes out of the mechanism (episodes through the human model), never typed in: the
-    only calibrated knob is the human K_il6 (docs/cohorts.md, "Calibration")."""
+    only calibrated knobs are the human DCC sensitivities K_il6 and K_net (docs/cohorts.md, "Calibration")."""
     hr, se = _flatiron_hr(chunk.events["baseline"], load_config())
     assert 1.1 <= hr <= 1.9, (hr, se)
-    # and it is the infections that do it: without infections there is nothing to measure, and with the
-    # antibody after pneumonic episodes the excess shrinks
-    hr_ab, _ = _flatiron_hr(chunk.events["anti-il6-after-infection"], load_config())
-    assert hr_ab < hr
+    # and it is the infections that do it: without infections there are fewer lung metastases, and the
+    # antibody after pneumonic episodes averts some (same people, same infections: a paired comparison)
+    lung = {arm: int(np.sum(chunk.events[arm]["kind"] == LUNG)) for arm in chunk.events}
+    assert lung["no-infection"] < lung["anti-il6-after-infection"] < lung["baseline"], lung
 
 
 def test_planted_hazard_ratios_are_recovered(cohort_model):

@@ -206,7 +206,8 @@ def test_tau_leap_mean_agrees_with_exact(exact_and_leap) -> None:
     assert leap.method == "tau-leap" and leap.failed == 0
     spec, schedule = exact.scenario.apply()
     proc = cell_process(compile_model(spec), exact.host, schedule)
-    mean_matrix = np.zeros((proc.grid.size, 2, 2))
+    n_types = proc.change.shape[1]
+    mean_matrix = np.zeros((proc.grid.size, n_types, n_types))
     for c in range(proc.rates.shape[1]):
         mean_matrix[:, :, proc.acting[c]] += proc.rates[:, c, None] * proc.change[c][None, :]
     lam1 = np.array([np.linalg.eigvals(m).real.max() for m in mean_matrix])

@@ -51,7 +51,7 @@ def test_api_surface_is_pinned():
         "simulate", "simulate_stochastic", "run_cohort", "run_cohorts", "write_registry", "analyze", "run_demo",
         "export_sbml", "parameter_table", "ParameterSet", "Result", "SimulationResult", "StochasticResult",
         "CohortResult", "CohortBatchResult", "RegistryResult", "AnalysisResult", "DemoResult", "UnknownFrameError",
-        "DEFAULT_CHUNK",
+        "DEFAULT_CHUNK", "check_cdm", "CdmCheckResult",
     }
     assert reawaken.ParameterSet is api.ParameterSet and reawaken.api is api
 

@@ -13,6 +13,7 @@ function               takes                                             returns
 ``run_cohorts``        a CohortConfig and many ParameterSets             CohortBatchResult
 ``write_registry``     a CohortResult (or its directory), a CDM target   RegistryResult
 ``analyze``            a CDM, a study, alpha                             AnalysisResult
+``check_cdm``          a CDM URL and its schemas                         CdmCheckResult
 ``run_demo``           an output directory, days, cohort size, seed      DemoResult
 =====================  ================================================  ======================
 """
@@ -20,11 +21,7 @@ function               takes                                             returns
 from ..model.params import ParameterSet
 from .cohort import DEFAULT_CHUNK, run_cohort, run_cohorts
 from .demo import run_demo
-from .registry import (
-    CdmCheckResult as CdmCheckResult,  # not yet in __all__: tests/unit/test_namespace.py pins it
-)
-from .registry import analyze, write_registry
-from .registry import check_cdm as check_cdm
+from .registry import CdmCheckResult, analyze, check_cdm, write_registry
 from .results import (
     AnalysisResult,
     CohortBatchResult,
@@ -41,6 +38,7 @@ from .scenario import export_sbml, parameter_table, simulate, simulate_stochasti
 __all__ = [
     "DEFAULT_CHUNK",
     "AnalysisResult",
+    "CdmCheckResult",
     "CohortBatchResult",
     "CohortResult",
     "DemoResult",
@@ -51,6 +49,7 @@ __all__ = [
     "StochasticResult",
     "UnknownFrameError",
     "analyze",
+    "check_cdm",
     "export_sbml",
     "parameter_table",
     "run_cohort",

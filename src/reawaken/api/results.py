@@ -28,6 +28,7 @@ from ..errors import OutputError, ReawakenError
 from ..tables import (
     ATTRITION,
     COHORT_ARMS,
+    EPISODES,
     EVENTS,
     HAZARD_RATIOS,
     INCIDENCE,
@@ -162,11 +163,16 @@ class SimulationResult(Result):
     manifest: Mapping[str, Any]
     elapsed_s: float = 0.0
 
-    frames: ClassVar[dict[str, TableSpec]] = {"trajectories": TRAJECTORIES, "wide": WIDE, "readouts": READOUT_DAYS}
+    frames: ClassVar[dict[str, TableSpec]] = {"trajectories": TRAJECTORIES, "wide": WIDE, "readouts": READOUT_DAYS,
+                                              "episodes": EPISODES}
 
     def _frame(self, name: str) -> pd.DataFrame:
         import pandas as pd
 
+        if name == "episodes":
+            rows = list(self.readouts.get("episodes", []))
+            return _frame_from(EPISODES, {c: [np.nan if r.get(c) is None else r.get(c, np.nan) for r in rows]
+                                          for c in EPISODES.names})
         if name == "trajectories":
             return _frame_from(TRAJECTORIES, _trajectory_columns([self.episode]))
         if name == "wide":

@@ -41,7 +41,7 @@ def _describe(scenario: Scenario, episode: Episode, days: float) -> tuple[dict[s
                 "infection_days": list(scenario.effective_infection_days),
                 "interventions": [repr(i) for i in scenario.interventions],
                 "overrides": dict(scenario.overrides), "cross_reactivity": scenario.cross_reactivity,
-                "detection_limit": scenario.profile.detection_limit, "inoculum": scenario.profile.inoculum}
+                "detection_limit": scenario.profile.detection_limit, "inoculum": episode.spec.parameter("V0").value if scenario.effective_infection_days else 0.0}
     manifest = build_manifest(command="simulate", settings=settings, specs=[(scenario.label, episode.spec)],
                               status={Status(episode.status).name: 1})
     ps = scenario.params or ParameterSet.default(scenario.host)

@@ -151,8 +151,8 @@ def _add_scenario_args(p: argparse.ArgumentParser) -> None:
                    help="days of infection (default 0)")
     p.add_argument("--set", action="append", type=_assignment, default=[], metavar="PARAM=VALUE",
                    help="override a parameter (see `reawaken params`)")
-    p.add_argument("--cross-reactivity", type=_fraction, default=0.01, metavar="F",
-                   help="share of neutralising titre acting on each later infection's strain (default 0.01)")
+    p.add_argument("--cross-reactivity", type=_fraction, default=0.003, metavar="F",
+                   help="share of neutralising titre acting on each later infection's strain (default 0.003)")
 
 
 def _arm_list(text: str) -> tuple[str, ...]:

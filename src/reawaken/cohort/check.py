@@ -12,6 +12,7 @@ import numpy as np
 
 from .._rng import as_generator
 from ..experiments.run import run_scenarios
+from ..model.library.il6_dormancy import SEVERITY_PARAMETERS
 from ..model.params import ParameterSet
 from ..scenarios.interventions import Antiviral, Vaccinated
 from ..scenarios.scenario import Scenario
@@ -36,8 +37,7 @@ def emulator_error(tables: EpisodeTables, *, n: int = 64, seed: int = 0, antivir
         items = ([Vaccinated()] if vf else []) + ([Antiviral(start_day=antiviral_start_days[v])] if av else [])
         init = dict(zip(DCC_STATES, start.tolist()))
         scen.append(Scenario("human", VIRUSES[v], interventions=tuple(items), initial=init, params=params,
-                             overrides={"p_il6_I": base.parameter("p_il6_I").value * s,
-                                        "p_il6_N": base.parameter("p_il6_N").value * s}))
+                             overrides={k: base.parameter(k).value * s for k in SEVERITY_PARAMETERS}))
         meta.append((v, vf, av, ls, start))
     eps = run_scenarios(scen, days=days, solver=JitDopri5(threads=False))
     err_end, err_cum = [], []

@@ -4,12 +4,13 @@ A person's lung DCCs are modelled as independent foci, each with its own local C
 state of a person is a sum of foci and an episode acts on it linearly: ``X_end = X_start @ M`` where
 ``X = (dormant, awakened, primed)`` and ``M`` is the end state of a focus that started as one cell in
 each DCC state (three solves per condition). The host response (virus, IL-6, T cells, niche) does not
-depend on the DCCs, so one batched ODE solve per condition gives ``M``, the cumulative awakening-prone
-burden ``W = D + A + prime_factor * P`` over the episode (for the lung-metastasis hazard), the IL-6
+depend on the DCCs, so one batched ODE solve per condition gives ``M``, the cumulative hazard-relevant
+burden ``W`` over the episode (cycling cells in dormant-cell equivalents, :func:`hazard_weights`; for the
+lung-metastasis hazard), the IL-6
 peak and the day IL-6 first passes an anti-IL-6 treatment threshold.
 
 Conditions: virus x vaccinated x antiviral x anti-IL-6 policy x severity. Severity ``s`` multiplies
-IL-6 production (``p_il6_I``, ``p_il6_N``): the person-to-person spread of the cytokine response. The
+the IL-6 yields (``SEVERITY_PARAMETERS``: infected cells, neutrophils, macrophages): the person-to-person spread of the cytokine response. The
 cohort interpolates linearly in ``log s`` between grid points; ``benchmarks/bench_cohort.py`` reports
 the worst error of that interpolation against the full ODE on a fresh sample.
 """
@@ -25,6 +26,7 @@ from .._typing import FloatArray
 from ..experiments.run import output_times
 from ..model.compile import compile_model
 from ..model.events import EventSchedule
+from ..model.library.il6_dormancy import SEVERITY_PARAMETERS
 from ..model.params import ParameterSet
 from ..model.spec import ModelSpec
 from ..scenarios.interventions import AntiIL6, Antiviral, Vaccinated
@@ -64,6 +66,16 @@ class EpisodeTables:
     policies: tuple[AntiIL6Policy, ...]
 
 
+def hazard_weights(spec: ModelSpec) -> FloatArray:
+    """``W = weights . (dormant, awakened, primed)``: only cycling cells can found a lesion, so W counts
+    awakened cells, weighted by the model's ``hazard_weight`` (dormant-cell equivalents per cycling cell at
+    the resting host; docs/model.md, "The hazard-relevant burden")."""
+    model = compile_model(spec)
+    y = np.array([[sp.initial for sp in spec.species]])
+    p = np.array([[q.value for q in spec.parameters]])
+    return np.array([0.0, float(model.assignment("hazard_weight", y, p)[0]), 0.0])
+
+
 def _simpson_cumulative(y: FloatArray, h: float, every: int) -> FloatArray:
     """Cumulative integral at every ``every``-th point (``every`` even) by composite Simpson's rule."""
     n = (y.shape[-1] - 1) // every
@@ -94,12 +106,11 @@ def _batch(virus: str, log_s: FloatArray, vacc: int, av: int, av_start: float,
     y_rest = np.array([sp.initial for sp in spec.species])
     dcc = [spec.species_names.index(k) for k in DCC_STATES]
     y_rest[dcc] = 0.0
-    i_pi, i_pn = names.index("p_il6_I"), names.index("p_il6_N")
+    i_sev = [names.index(k) for k in SEVERITY_PARAMETERS]
     rows_p, rows_y, events = [], [], []
     for ls, dose in zip(log_s, doses):
         p = p0.copy()
-        p[i_pi] *= np.exp(ls)
-        p[i_pn] *= np.exp(ls)
+        p[i_sev] *= np.exp(ls)
         sched = schedule if dose is None else schedule + dose.effect((0.0,), spec).events
         for a in range(3):
             y = y_rest.copy()
@@ -153,7 +164,7 @@ def build_episode_tables_many(
         untreated: list[AntiIL6 | None] = [None] * n_severity
         first = [_batch(virus, log_s, *flags[f], antiviral_start_days[v], untreated, param_sets[k]) for k, f in jobs]
         for k in range(n_sets):
-            weights[k] = [1.0, 1.0, first[k * len(flags)][0].parameter("prime_factor").value]
+            weights[k] = hazard_weights(first[k * len(flags)][0])
         solved = _solve(first, days, solver)
         doses_by_policy = []
         for (k, f), (t, x) in zip(jobs, solved):

@@ -67,7 +67,7 @@ class ScenarioIn(_Strict):
     infection_days: list[Day] = Field(default_factory=lambda: [0.0], min_length=1, max_length=10,
                                       description="days of infection; a second entry is a second infection (d)")
     interventions: list[InterventionIn] = Field(default_factory=list, max_length=12)
-    cross_reactivity: float = Field(0.01, ge=0.0, le=1.0, allow_inf_nan=False)
+    cross_reactivity: float = Field(0.003, ge=0.0, le=1.0, allow_inf_nan=False)
 
     @field_validator("host", "virus")
     @classmethod

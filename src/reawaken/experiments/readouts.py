@@ -30,7 +30,7 @@ def failed_readouts(time: FloatArray, report_days: Sequence[float], detection_li
     return {"dcc_fold": dict(nothing), "proliferating_fraction": dict(nothing), "il6_peak_pg_ml": None,
             "il6_peak_day": None, "virus_peak_day": None, "virus_peak": None, "virus_clearance_day": None,
             "virus_detection_limit": detection_limit, "dcc_fold_max": None, "dcc_fold_final": None,
-            "mean_cells_per_awakening": dict(nothing)}
+            "mean_cells_per_awakening": dict(nothing), "episodes": []}
 
 
 def summarise(
@@ -75,6 +75,7 @@ def summarise(
         out["virus_peak"] = 0.0
         out["virus_clearance_day"] = None
     out["virus_detection_limit"] = detection_limit
+    out["episodes"] = episode_readouts(time, cols, infection_days=infection_days, detection_limit=detection_limit)
     out["dcc_fold_max"] = float(fold.max())
     out["dcc_fold_final"] = float(fold[-1])
     founders = cols["awakenings"]
@@ -84,3 +85,37 @@ def summarise(
         for d in days
     }
     return out
+
+
+def episode_readouts(
+    time: FloatArray, cols: Mapping[str, FloatArray], *, infection_days: Sequence[float], detection_limit: float
+) -> list[dict[str, object]]:
+    """One record per infection, over the window from its day to the next infection (or the end):
+    virus peak and clearance (first time below ``detection_limit`` after the peak; None if never), lung
+    and serum IL-6 peaks and their days, and the lung awakening events (clone founders) in the window.
+    Days are counted from the infection."""
+    records: list[dict[str, object]] = []
+    bounds = [*infection_days, float("inf")]
+    for k, start in enumerate(infection_days):
+        window = (time >= start) & (time <= min(bounds[k + 1], time[-1]))
+        if not window.any():
+            continue
+        t = time[window]
+        rec: dict[str, object] = {"infection": k + 1, "day": float(start)}
+        v = cols["virus"][window]
+        j = int(np.argmax(v))
+        rec["virus_peak"] = float(v[j])
+        rec["virus_peak_day"] = float(t[j] - start)
+        below = np.flatnonzero((np.arange(t.size) > j) & (v < detection_limit))
+        rec["virus_clearance_day"] = float(t[below[0]] - start) if below.size else None
+        for key, name in (("il6", "il6"), ("il6_serum", "il6_serum")):
+            if name in cols:
+                x = cols[name][window]
+                i = int(np.argmax(x))
+                rec[f"{key}_peak_pg_ml"] = float(x[i])
+                rec[f"{key}_peak_day"] = float(t[i] - start)
+        if "awakenings" in cols:
+            a = cols["awakenings"][window]
+            rec["awakenings"] = float(a[-1] - a[0])
+        records.append(rec)
+    return records

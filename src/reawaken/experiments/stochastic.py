@@ -8,7 +8,7 @@ independent multi-type branching processes (:mod:`reawaken.solvers.branching`). 
 ODE's average rates (e.g. the logistic factor with the ODE's total), so the stochastic mean converges to
 the ODE as counts grow.
 
-A *lesion* is a clone that reaches ``lesion_threshold`` cells (awakened + primed) at any time in the run.
+A *lesion* is a clone that reaches ``lesion_threshold`` cells (in any state) at any time in the run.
 Randomness: one root seed; every dormant cell (global index = replicate x D0 + cell) has its own streams,
 so results do not depend on chunking or the number of workers.
 """
@@ -33,7 +33,10 @@ from .readouts import REPORT_DAYS
 from .run import Episode, run_scenarios
 
 FOUNDER = "dormant"
-TYPES = ("awakened", "primed")
+#: States a clone's cells can be in. "dormant" holds clone cells that lost their priming (``unpriming``):
+#: they are DCCs again dormant, wake at the founder hazard, and still count in the lung total.
+TYPES = ("awakened", "primed", "dormant")
+_INITIAL_TYPES = ("awakened", "primed")  # day-0 cells that start as clones (the dormant pool founds them)
 _PURPOSE_FOUNDER = 21
 _PURPOSE_CLONE = 22
 _PURPOSE_INITIAL = 30  # + type index: cells awake or primed at day 0
@@ -93,7 +96,7 @@ def cell_process(model: CompiledModel, episode: Episode, schedule: EventSchedule
         if actor == FOUNDER:
             founder_hazard += per_cell
             founder_type = next(TYPES.index(s) for s in TYPES if tr.change.get(s, 0) > 0)
-            continue
+            # the same channel wakes clone cells that returned to ordinary dormancy
         rates.append(per_cell)
         acting.append(TYPES.index(actor))
         change.append([float(tr.change.get(s, 0)) for s in TYPES])
@@ -105,7 +108,7 @@ def cell_process(model: CompiledModel, episode: Episode, schedule: EventSchedule
         raise ValueError(f"stochastic DCCs need a whole number of dormant cells at day 0, got {d0}")
     return CellProcess(episode.time, np.maximum(founder_hazard, 0.0), founder_type,
                        np.maximum(np.array(rates).T, 0.0), np.array(acting, dtype=np.int64), np.array(change),
-                       tuple(names), int(round(d0)), np.array([y[0, sp.index(s)] for s in TYPES]))
+                       tuple(names), int(round(d0)), np.array([y[0, sp.index(s)] if s in _INITIAL_TYPES else 0.0 for s in TYPES]))
 
 
 def _referenced_species(model: CompiledModel) -> set[str]:
@@ -315,5 +318,5 @@ def ode_total(result: StochasticResult) -> Mapping[str, float]:
     """The ODE's DCC total on the report days (the law-of-large-numbers reference)."""
     ep = result.host
     assert ep is not None
-    total = sum(ep.column(s) for s in (FOUNDER, *TYPES))
+    total = sum(ep.column(s) for s in dict.fromkeys((FOUNDER, *TYPES)))
     return {f"{d:g}": float(np.interp(d, ep.time, total)) for d in result.days}

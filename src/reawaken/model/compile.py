@@ -59,7 +59,9 @@ class CompiledModel:
 
     def rates(self, y: FloatArray, p: FloatArray, t: float | FloatArray = 0.0) -> FloatArray:
         """Transition rates, shape (batch, n_transitions)."""
-        cols = self._kernel(y, p, t)[len(self.spec.assignments) :]
+        # Underflow is harmless: an extinct virus (1e-300) makes a Hill term round to zero.
+        with np.errstate(under="ignore"):
+            cols = self._kernel(y, p, t)[len(self.spec.assignments) :]
         out = np.empty((y.shape[0], len(cols)))
         for j, c in enumerate(cols):
             out[:, j] = c
@@ -74,7 +76,8 @@ class CompiledModel:
         names = [a.name for a in self.spec.assignments]
         if name not in names:
             raise ParameterError(f"unknown assignment {name!r}; known: {', '.join(names)}")
-        value = self._kernel(y, p, t)[names.index(name)]
+        with np.errstate(under="ignore"):
+            value = self._kernel(y, p, t)[names.index(name)]
         return np.broadcast_to(np.asarray(value, dtype=float), (y.shape[0],)).copy()
 
     def params_batch(self, n: int = 1) -> FloatArray:

@@ -127,17 +127,50 @@ class NeutrophilDepletion(_Depletion):
 
 
 @dataclass(frozen=True)
+class NETInhibition(_Depletion):
+    """NET-targeting treatment (DNase I or a PAD4 inhibitor) from ``start_day`` to ``end_day``: blocks NET
+    formation by ``efficacy`` (Albrengues et al. 2018 prevented NET-driven awakening with both)."""
+
+    efficacy: float = 0.9
+    switch = "net_block"
+    key = "net-inhibition"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        _check(math.isfinite(self.efficacy) and 0 <= self.efficacy <= 1,
+               f"net-inhibition efficacy must be in [0, 1], got {self.efficacy!r}")
+
+    def effect(self, infection_days: tuple[float, ...], spec: ModelSpec) -> Effect:
+        sw = [ParameterSwitch(self.start_day, self.switch, float(self.efficacy), self.key)]
+        if math.isfinite(self.end_day):
+            sw.append(ParameterSwitch(self.end_day, self.switch, 0.0, self.key))
+        return Effect(events=EventSchedule(switches=tuple(sw)))
+
+
+@dataclass(frozen=True)
+class Inflammation(_Depletion):
+    """Sterile lung inflammation (intranasal LPS- or tobacco-smoke-like) from ``start_day`` to ``end_day``:
+    neutrophils are recruited at ``rho_sterile`` without any virus (Albrengues et al. 2018). Default: two
+    weeks."""
+
+    end_day: float = 14.0
+    switch = "inflamed"
+    key = "inflammation"
+
+
+@dataclass(frozen=True)
 class Vaccinated:
     """Prior vaccination: a neutralising titre against the infecting strain and a larger memory CD8 pool.
 
-    ``titre`` is in units where 1 halves infection events. The default 0.1 is a stated prior: with the
-    3-fold memory CD8 pool (``vacc_memory``) a human influenza breakthrough peaks ~0.5 log lower and clears
-    ~1 day sooner (evidence: breakthrough loads ~40% lower, virus detectable ~1 week instead of >= 2,
-    science.md 3.6). The response is strongly non-linear in the within-host R0, so SARS-CoV-2 (R0 ~6) is
-    blunted far more than influenza at the same titre. Vaccine effects on IL-6 are untested.
+    ``titre`` is in units where 1 halves infection events; it adds to the naive trace ``nab_base``. Memory
+    also raises the resting CD8 pool (``vacc_memory``) and speeds the antibody response (``vacc_recall``).
+    The default 0.0002 is the waned titre of a *breakthrough* infection, set from the viral-load evidence
+    (science.md 3.6; tested): ~40% less RNA (~0.2 log) with infectious virus reduced more (Puhach et al. 2022
+    Nat Med), and shedding shorter by days. Higher titres block more infection events (larger effects, monotone);
+    titre 0 keeps only the cellular and recall memory. Vaccine effects on IL-6 are untested.
     """
 
-    titre: float = 0.1
+    titre: float = 0.0002
     key = "vaccinated"
 
     def __post_init__(self) -> None:
@@ -146,7 +179,10 @@ class Vaccinated:
     def effect(self, infection_days: tuple[float, ...], spec: ModelSpec) -> Effect:
         # Start at the vaccinated resting state: the memory CD8 pool is already there on day 0.
         memory = spec.parameter("E0").value * spec.parameter("vacc_memory").value
-        return Effect(parameters=(("vaccinated", 1.0),), initial=(("nab", self.titre), ("cd8", memory)))
+        # The vaccine titre adds to the naive trace (nab_base): titre 0 leaves the antibody response as in an
+        # unvaccinated host (a titre below the trace once stopped it, making titre=0 worse than no vaccine).
+        nab = spec.parameter("nab_base").value + self.titre
+        return Effect(parameters=(("vaccinated", 1.0),), initial=(("nab", nab), ("cd8", memory)))
 
 
 @dataclass(frozen=True)
@@ -172,7 +208,8 @@ class Antiviral:
         return Effect(parameters=(("antiviral_eff", self.efficacy),), events=EventSchedule(switches=tuple(sw)))
 
 
-Intervention = IL6Knockout | AntiIL6 | CD4Depletion | CD8Depletion | NeutrophilDepletion | Vaccinated | Antiviral
+Intervention = (IL6Knockout | AntiIL6 | CD4Depletion | CD8Depletion | NeutrophilDepletion | NETInhibition
+                | Inflammation | Vaccinated | Antiviral)
 
 #: Kebab-case names (as on the command line) -> record type and its settings' short aliases.
 REGISTRY: dict[str, tuple[type, dict[str, str]]] = {
@@ -181,6 +218,8 @@ REGISTRY: dict[str, tuple[type, dict[str, str]]] = {
     "cd4-depletion": (CD4Depletion, {"start": "start_day", "end": "end_day"}),
     "cd8-depletion": (CD8Depletion, {"start": "start_day", "end": "end_day"}),
     "neutrophil-depletion": (NeutrophilDepletion, {"start": "start_day", "end": "end_day"}),
+    "net-inhibition": (NETInhibition, {"efficacy": "efficacy", "start": "start_day", "end": "end_day"}),
+    "inflammation": (Inflammation, {"start": "start_day", "end": "end_day"}),
     "vaccinated": (Vaccinated, {"titre": "titre"}),
     "antiviral": (Antiviral, {"efficacy": "efficacy", "start": "start_day", "duration": "duration_days"}),
 }

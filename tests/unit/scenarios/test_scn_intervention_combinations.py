@@ -72,13 +72,20 @@ def test_every_combination_has_finite_readouts(mouse_flu_combos):
 
 
 def test_il6_knockout_blunts_awakening_in_every_combination(mouse_flu_combos):
-    """Whatever else is given, no IL-6 means no expansion (AACR 2023 abstract: IL-6 KO reverses expansion)."""
+    """No IL-6 means no expansion (AACR 2023 abstract: IL-6 KO reverses expansion) in every combination that
+    leaves CD8 killing in place. With CD8 T cells depleted as well, the IL-6-independent NET path (Albrengues
+    et al. 2018) expands the awakened cells it wakes: a prediction of the model (the double intervention was
+    not done), stated in docs/model.md."""
     untreated = next(ep for s, ep in mouse_flu_combos if s.name == "untreated")
     with_ko = [(s, ep) for s, ep in mouse_flu_combos if any(isinstance(i, IL6Knockout) for i in s.interventions)]
     assert len(with_ko) == 2 * (1 + 6 + 1)
+    ko_alone = next(ep for s, ep in with_ko if len(s.interventions) == 1 and len(s.infection_days) == 1)
     for s, ep in with_ko:
-        assert fold(ep, 15.0) <= 0.1 * fold(untreated, 15.0), s.label
         assert np.max(ep.column("il6")) == 0.0, s.label
+        if any(isinstance(i, CD8Depletion) for i in s.interventions):
+            assert fold(ep, 15.0) > fold(ko_alone, 15.0), s.label
+        else:
+            assert fold(ep, 15.0) <= 0.1 * fold(untreated, 15.0), s.label
 
 
 def test_interventions_change_the_course(mouse_flu_combos):

@@ -14,6 +14,8 @@ from reawaken.scenarios import (
     CD4Depletion,
     CD8Depletion,
     IL6Knockout,
+    Inflammation,
+    NETInhibition,
     NeutrophilDepletion,
     Vaccinated,
     parse_intervention,
@@ -25,6 +27,8 @@ EXPECTED_TYPES = {
     "cd4-depletion": CD4Depletion,
     "cd8-depletion": CD8Depletion,
     "neutrophil-depletion": NeutrophilDepletion,
+    "net-inhibition": NETInhibition,
+    "inflammation": Inflammation,
     "vaccinated": Vaccinated,
     "antiviral": Antiviral,
 }
@@ -36,12 +40,14 @@ ALIAS_VALUES = {
     "cd4-depletion": {"start": ("start_day", 1.0), "end": ("end_day", 9.0)},
     "cd8-depletion": {"start": ("start_day", 1.0), "end": ("end_day", 9.0)},
     "neutrophil-depletion": {"start": ("start_day", 1.0), "end": ("end_day", 9.0)},
+    "net-inhibition": {"efficacy": ("efficacy", 0.5), "start": ("start_day", 1.0), "end": ("end_day", 9.0)},
+    "inflammation": {"start": ("start_day", 1.0), "end": ("end_day", 9.0)},
     "vaccinated": {"titre": ("titre", 0.5)},
     "antiviral": {"efficacy": ("efficacy", 0.5), "start": ("start_day", 1.0), "duration": ("duration_days", 3.0)},
 }
 
 
-def test_registry_names_are_the_seven_documented_interventions():
+def test_registry_names_are_the_nine_documented_interventions():
     assert set(REGISTRY) == set(EXPECTED_TYPES)
     for name, (cls, _aliases) in REGISTRY.items():
         assert cls is EXPECTED_TYPES[name]

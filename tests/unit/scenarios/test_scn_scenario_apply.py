@@ -109,9 +109,10 @@ def test_one_virus_jump_per_infection_day(host, virus):
 
 
 def test_later_infections_scale_the_neutralising_titre():
+    """A drifted strain escapes the titre and needs new B-cell (germinal-centre) activation."""
     _, sched = Scenario("mouse", "influenza", infection_days=(0.0, 60.0, 120.0), cross_reactivity=0.2).apply()
-    assert sched.scales == (StateScale(60.0, "nab", 0.2, "drifted strain"),
-                            StateScale(120.0, "nab", 0.2, "drifted strain"))
+    assert sched.scales == tuple(StateScale(d, name, 0.2, "drifted strain") for d in (60.0, 120.0)
+                                 for name in ("nab", "gc"))
 
 
 def test_a_single_infection_has_no_scale():
@@ -125,7 +126,7 @@ def test_infection_days_are_sorted():
     assert s.infection_days == (0.0, 60.0)
     _, sched = s.apply()
     assert [j.time for j in _jumps(sched, "virus")] == [0.0, 60.0]
-    assert [sc.time for sc in sched.scales] == [60.0]
+    assert [sc.time for sc in sched.scales] == [60.0, 60.0]  # nab and gc
 
 
 def test_uninfected_control_has_no_infection_events():
@@ -209,7 +210,7 @@ def test_il6_knockout_sets_the_switch_and_zero_il6():
 def test_vaccinated_sets_titre_and_memory_pool():
     spec, _ = Scenario("human", "influenza", interventions=(Vaccinated(titre=0.3),)).apply()
     assert spec.parameter("vaccinated").value == 1.0
-    assert _initial(spec, "nab") == 0.3
+    assert _initial(spec, "nab") == pytest.approx(0.3 + spec.parameter("nab_base").value)  # on top of the trace
     expected = spec.parameter("E0").value * spec.parameter("vacc_memory").value
     assert _initial(spec, "cd8") == pytest.approx(expected)
     assert spec.parameter("vacc_memory").value > 1.0
