@@ -7,7 +7,8 @@ SHA-256 of each column's bytes. Wall-clock fields (``elapsed_s``) and absolute p
 
 History: taken at a615664. Later, issue 10 added two attrition lines to every study (``with_target_record``,
 ``first_record_by_entry_cutoff``); a key-by-key diff of the regenerated file against the old one showed those
-8 additions and no other change, so they were added and nothing else moved.
+8 additions and no other change, so they were added and nothing else moved. Regenerated in full for
+mechanism v2 (issue 12, commit e64828b): the within-host model changed, so every simulated number moved.
 """
 
 from __future__ import annotations
