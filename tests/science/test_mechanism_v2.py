@@ -150,14 +150,23 @@ def test_vaccine_effects_are_monotone_in_titre(virus):
 
 def test_every_infection_has_its_own_readouts():
     """Per-episode read-outs for every infection (virus peak and clearance, IL-6 peak and day, awakenings)."""
-    (ep,) = run_scenarios([Scenario("mouse", "influenza", infection_days=(0.0, 60.0, 150.0))], days=270.0)
+    (ep, pbs) = run_scenarios([Scenario("mouse", "influenza", infection_days=(0.0, 60.0, 150.0)),
+                               Scenario("mouse", "none")], days=270.0)
     eps = ep.readouts["episodes"]
     assert [e["day"] for e in eps] == [0.0, 60.0, 150.0]
+    v0 = ep.spec.parameter("V0").value
+    resting_wakes = float(np.interp(60.0, pbs.time, pbs.column("awakenings")))  # 60 days without infection
     for e in eps:
-        assert e["virus_peak"] > ep.scenario.profile.detection_limit
+        assert e["virus_peak"] > 2 * v0  # each infection grows beyond its inoculum (a drifted strain less so)
         assert e["virus_clearance_day"] is not None and 3.0 < e["virus_clearance_day"] < 20.0
         assert 0.5 <= e["il6_peak_day"] <= 5.0 and e["il6_peak_pg_ml"] > ep.spec.parameter("il6_base").value
-        assert e["awakenings"] > 0
+        assert e["awakenings"] > 10 * resting_wakes
+    # the window of an episode stops before the next inoculum: a blocked reinfection two days later does not
+    # become the first episode's peak
+    (two,) = run_scenarios([Scenario("mouse", "influenza", infection_days=(0.0, 30.0),
+                                     interventions=(parse_intervention("vaccinated:titre=1000"),))], days=60.0)
+    first = two.readouts["episodes"][0]
+    assert first["virus_peak_day"] < 30.0 and first["virus_clearance_day"] is not None
 
 
 # --- 2. IL-6 where it acts -----------------------------------------------------------------------------

@@ -5,6 +5,7 @@ All functions take plain arrays (time, species columns) so they apply to any sol
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -58,7 +59,8 @@ def summarise(
     }
     start = infection_days[0] if infection_days else time[0]
     end = infection_days[1] if len(infection_days) > 1 else time[-1]
-    window = (time >= start) & (time <= end)
+    # The next infection's day is excluded: the output there is recorded after its inoculum.
+    window = (time >= start) & ((time < end) if len(infection_days) > 1 else (time <= end))
     il6 = np.where(window, cols["il6"], -np.inf)
     i = int(np.argmax(il6))
     out["il6_peak_pg_ml"] = float(cols["il6"][i])
@@ -97,7 +99,8 @@ def episode_readouts(
     records: list[dict[str, object]] = []
     bounds = [*infection_days, float("inf")]
     for k, start in enumerate(infection_days):
-        window = (time >= start) & (time <= min(bounds[k + 1], time[-1]))
+        nxt = bounds[k + 1]  # excluded: the output at the next infection's day is after its inoculum
+        window = (time >= start) & ((time < nxt) if math.isfinite(nxt) else (time <= time[-1]))
         if not window.any():
             continue
         t = time[window]

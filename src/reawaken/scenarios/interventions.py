@@ -148,14 +148,24 @@ class NETInhibition(_Depletion):
 
 
 @dataclass(frozen=True)
-class Inflammation(_Depletion):
-    """Sterile lung inflammation (intranasal LPS- or tobacco-smoke-like) from ``start_day`` to ``end_day``:
-    neutrophils are recruited at ``rho_sterile`` without any virus (Albrengues et al. 2018). Default: two
-    weeks."""
+class Inflammation:
+    """Sterile lung inflammation (intranasal LPS- or tobacco-smoke-like) for ``duration_days`` from
+    ``start_day``: neutrophils are recruited at ``rho_sterile`` without any virus (Albrengues et al. 2018).
+    Default: two weeks from day 0."""
 
-    end_day: float = 14.0
-    switch = "inflamed"
+    start_day: float = 0.0
+    duration_days: float = 14.0
     key = "inflammation"
+
+    def __post_init__(self) -> None:
+        _day("inflammation start", self.start_day)
+        _check(math.isfinite(self.duration_days) and self.duration_days > 0,
+               f"inflammation duration must be a finite number of days > 0, got {self.duration_days!r}")
+
+    def effect(self, infection_days: tuple[float, ...], spec: ModelSpec) -> Effect:
+        end = self.start_day + self.duration_days
+        sw = (ParameterSwitch(self.start_day, "inflamed", 1.0, self.key), ParameterSwitch(end, "inflamed", 0.0, self.key))
+        return Effect(events=EventSchedule(switches=sw))
 
 
 @dataclass(frozen=True)
@@ -219,7 +229,7 @@ REGISTRY: dict[str, tuple[type, dict[str, str]]] = {
     "cd8-depletion": (CD8Depletion, {"start": "start_day", "end": "end_day"}),
     "neutrophil-depletion": (NeutrophilDepletion, {"start": "start_day", "end": "end_day"}),
     "net-inhibition": (NETInhibition, {"efficacy": "efficacy", "start": "start_day", "end": "end_day"}),
-    "inflammation": (Inflammation, {"start": "start_day", "end": "end_day"}),
+    "inflammation": (Inflammation, {"start": "start_day", "duration": "duration_days"}),
     "vaccinated": (Vaccinated, {"titre": "titre"}),
     "antiviral": (Antiviral, {"efficacy": "efficacy", "start": "start_day", "duration": "duration_days"}),
 }

@@ -41,7 +41,7 @@ ALIAS_VALUES = {
     "cd8-depletion": {"start": ("start_day", 1.0), "end": ("end_day", 9.0)},
     "neutrophil-depletion": {"start": ("start_day", 1.0), "end": ("end_day", 9.0)},
     "net-inhibition": {"efficacy": ("efficacy", 0.5), "start": ("start_day", 1.0), "end": ("end_day", 9.0)},
-    "inflammation": {"start": ("start_day", 1.0), "end": ("end_day", 9.0)},
+    "inflammation": {"start": ("start_day", 20.0), "duration": ("duration_days", 9.0)},
     "vaccinated": {"titre": ("titre", 0.5)},
     "antiviral": {"efficacy": ("efficacy", 0.5), "start": ("start_day", 1.0), "duration": ("duration_days", 3.0)},
 }

@@ -55,7 +55,8 @@ class Profile:
         unknown = set(self.parameters) - set(base.parameter_names)
         if unknown:
             raise ScenarioError(f"profile {self.host}/{self.virus} sets unknown parameters {sorted(unknown)}")
-        given = {"V0": Value(self.inoculum, f"inoculum of {self.strain} (profile default)"), **self.parameters}
+        given = {"V0": Value(self.inoculum, f"{ASSUME}profile inoculum of {self.strain}; the dose of the cited "
+                                            "experiments was not retrieved"), **self.parameters}
         params = tuple(
             replace(p, value=float(v.value), source=v.source, prior=v.prior if v.prior is not None else p.prior)
             if (v := given.get(p.name)) is not None else p

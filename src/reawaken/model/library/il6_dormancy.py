@@ -119,9 +119,11 @@ PARAMETERS = (
     _p("k_ecl", 4.0, "1/d", BACCAM, prior=(3.0, 6.0), doc="eclipse -> productive"),
     _p("delta_I", 0.24, "1/d", MYERS, prior=(0.1, 2.0), doc="infected-cell death, immune independent"),
     _p("kappa_E", 2.0, "1/d", MIAO, prior=(0.5, 5.0), doc="max CD8 killing rate of an infected cell"),
-    _p("kappa_Ab", 2.0, "1/d", EICHELBERGER, prior=(0.3, 3.0),
+    _p("kappa_Ab", 2.0, "1/d", ASSUME + "value set so that CD8-depleted mice clear a few days late, the expectation of "
+       + EICHELBERGER, prior=(0.3, 3.0),
        doc="max antibody-dependent (NK/ADCC, complement) clearance of infected cells"),
-    _p("K_Ab", 10.0, "1", EICHELBERGER, (1e-6, INF), (1.0, 100.0), "titre at half-maximal antibody clearance"),
+    _p("K_Ab", 10.0, "1", ASSUME + "set with kappa_Ab (same expectation)", (1e-6, INF), (1.0, 100.0),
+       "titre at half-maximal antibody clearance"),
     _p("p_V", 1.0, "(TCID50/mL)/(cell*d)", MYERS, prior=(0.1, 10.0), doc="virus production per cell"),
     _p("c_V", 9.4, "1/d", MYERS, prior=(3.0, 20.0), doc="virus clearance"),
     _p("g_T", 0.05, "1/d", ASSUME + "epithelial repair within ~3-6 weeks of injury", prior=(0.01, 0.2)),
@@ -215,7 +217,7 @@ PARAMETERS = (
     _p("k_kill_site", 0.01, "1/d", EXTRAP + "resting immune control of awakened cells in bone marrow and liver "
        "(no infection-driven CD8/CD4 response there)", prior=(0.0, 0.1)),
     # --- established lesions ---
-    _p("r_lesion", math.log(2) / 60.0, "1/d", TUBIANA, prior=(math.log(2) / 180.0, math.log(2) / 20.0),
+    _p("r_lesion", math.log(2) / 60.0, "1/d", TUBIANA, prior=(math.log(2) / 180.0, math.log(2) / 30.0),
        doc="growth of an established lesion at rest"),
     _p("lesion_gain", 0.5, "1", ASSUME + "IL-6/STAT3 and NET signalling speed the growth of established "
        "lesions; strength unknown", prior=(0.0, 2.0), doc="relative growth boost at full site signal"),
